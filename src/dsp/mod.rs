@@ -1,0 +1,7 @@
+//! Signal processing. Invariant: this module knows nothing of transports, files or devices.
+
+pub mod car;
+pub mod highgamma;
+pub mod iir;
+pub mod resample;
+pub mod stats;

@@ -1,0 +1,14 @@
+//! neurovox: live ECoG to high gamma to decoded speech, and the library behind `neurovox-tools`.
+//!
+//! The crate is organised by pipeline stage; see ARCHITECTURE.md for the code map and invariants.
+
+pub mod block;
+pub mod channels;
+pub mod config;
+pub mod dsp;
+pub mod npyio;
+pub mod pipeline;
+pub mod source;
+
+/// Nominal sample rate of TDT ECoG streams (RZ base rate 24414.0625 Hz / 8).
+pub const TDT_RATE_HZ: f64 = 3051.7578125;
