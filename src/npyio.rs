@@ -3,7 +3,7 @@
 //! Every error names the file and, for shape problems, the shape found.
 
 use ndarray::{Array2, ArrayView2};
-use ndarray_npy::{ReadNpyError, ReadNpyExt, WriteNpyExt};
+use ndarray_npy::{ReadNpyError, ReadNpyExt, ViewNpyExt, WriteNpyExt};
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
@@ -54,6 +54,29 @@ pub enum NpyError {
 /// Reads a 2-D float32 or float64 NPY array as f32 `[rows, cols]`, requiring at least
 /// `min_rows` rows and one column.
 pub fn read_matrix_f32(path: &Path, min_rows: usize) -> Result<Array2<f32>, NpyError> {
+    let arr = match std::fs::read(path) {
+        // Fast path: view the file's bytes in place (one read and one copy); anything unusual
+        // (big-endian, misaligned, wrong type) falls through to the general reader below, which
+        // also produces the precise error message.
+        Ok(bytes) => match ArrayView2::<f32>::view_npy(&bytes) {
+            Ok(v) => Some(v.as_standard_layout().into_owned()),
+            Err(_) => ArrayView2::<f64>::view_npy(&bytes).ok().map(|v| v.mapv(|x| x as f32)),
+        },
+        Err(source) => {
+            return Err(NpyError::Open {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    let arr = match arr {
+        Some(a) => a,
+        None => read_general(path)?,
+    };
+    check_shape(path, arr, min_rows)
+}
+
+fn read_general(path: &Path) -> Result<Array2<f32>, NpyError> {
     let open = || {
         File::open(path).map(BufReader::new).map_err(|source| NpyError::Open {
             path: path.to_owned(),
@@ -67,6 +90,10 @@ pub fn read_matrix_f32(path: &Path, min_rows: usize) -> Result<Array2<f32>, NpyE
             .map_err(|e| format_error(path, e))?,
         Err(e) => return Err(format_error(path, e)),
     };
+    Ok(arr)
+}
+
+fn check_shape(path: &Path, arr: Array2<f32>, min_rows: usize) -> Result<Array2<f32>, NpyError> {
     let (rows, cols) = arr.dim();
     if cols == 0 || rows < min_rows {
         return Err(NpyError::Shape {

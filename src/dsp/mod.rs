@@ -3,5 +3,6 @@
 pub mod car;
 pub mod highgamma;
 pub mod iir;
+pub mod quality;
 pub mod resample;
 pub mod stats;

@@ -24,4 +24,8 @@ pub trait Source: Send {
     fn rate_hz(&self) -> f64;
     /// Next block of samples; blocks until one is available.
     fn next_block(&mut self) -> Result<SampleBlock, SourceError>;
+    /// Speech-onset markers (source sample indices) that arrived with the last block.
+    fn markers(&self) -> &[u64] {
+        &[]
+    }
 }

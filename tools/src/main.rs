@@ -1,1 +1,44 @@
-fn main() {}
+//! `neurovox-tools`: the offline toolkit — simulation, high gamma, responsive channels.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+mod hg;
+mod responsive;
+
+/// Offline toolkit of neurovox: simulate ECoG, extract high gamma, find speech-responsive channels.
+#[derive(Parser)]
+#[command(name = "neurovox-tools", version, about)]
+struct Cli {
+    /// Log filter (tracing env-filter syntax), e.g. `info` or `neurovox=debug`.
+    #[arg(long, default_value = "info", global = true)]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Extract z-scored high gamma from raw ECoG (offline Chang-lab reference, or --causal).
+    Hg(hg::HgArgs),
+    /// Find speech-responsive channels: paired t-test of pre- vs post-onset high gamma.
+    Responsive(responsive::ResponsiveArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let result: Result<()> = match &cli.command {
+        Command::Hg(a) => hg::run(a),
+        Command::Responsive(a) => responsive::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
