@@ -266,7 +266,7 @@ mod tests {
     #[test]
     fn state_matches_response_for_a_tone() {
         let fs = 1000.0;
-        let f = Biquad::lowpass(50.0, 0.7071, fs);
+        let f = Biquad::lowpass(50.0, std::f64::consts::FRAC_1_SQRT_2, fs);
         let mut st = BiquadState::default();
         let tone = 30.0;
         let mut peak: f64 = 0.0;

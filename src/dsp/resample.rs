@@ -64,14 +64,19 @@ impl FftResampler {
         out_a: &mut [f32],
         out_b: &mut [f32],
     ) {
-        let (n, num) = (self.n_in, self.n_out);
-        for (i, z) in self.spectrum.iter_mut().enumerate() {
+        let mut packed = std::mem::take(&mut self.spectrum);
+        for (i, z) in packed.iter_mut().enumerate() {
             let (a, b) = input(i);
             *z = Complex::new(a, b);
         }
-        self.forward
-            .process_with_scratch(&mut self.spectrum, &mut self.scratch);
+        self.process_packed(&mut packed, out_a, out_b);
+        self.spectrum = packed;
+    }
 
+    /// Resamples two real series packed as `a + i·b` in `packed` (`n_in` values, overwritten).
+    pub fn process_packed(&mut self, packed: &mut [Complex<f32>], out_a: &mut [f32], out_b: &mut [f32]) {
+        let (n, num) = (self.n_in, self.n_out);
+        self.forward.process_with_scratch(packed, &mut self.scratch);
         // Relevant one-sided bins, as scipy: m = min(num, n), m2 = m/2 + 1.
         let m = num.min(n);
         let m2 = m / 2 + 1;
@@ -84,8 +89,8 @@ impl FftResampler {
         self.out_spectrum.fill(Complex::default());
         for k in 0..m2.min(num / 2 + 1) {
             // Split the packed spectrum into the two real channels' spectra.
-            let zk = self.spectrum[k];
-            let zc = self.spectrum[(n - k) % n].conj();
+            let zk = packed[k];
+            let zc = packed[(n - k) % n].conj();
             let mut xa = (zk + zc) * 0.5;
             let mut xb = (zk - zc) * Complex::new(0.0, -0.5);
             if let Some((bin, factor)) = unpaired

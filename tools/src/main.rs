@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 mod hg;
 mod responsive;
+mod simulate;
 
 /// Offline toolkit of neurovox: simulate ECoG, extract high gamma, find speech-responsive channels.
 #[derive(Parser)]
@@ -19,6 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Write a synthetic ECoG recording (ecog.npy, onsets.csv, truth.json) with its ground truth.
+    Simulate(simulate::SimulateArgs),
     /// Extract z-scored high gamma from raw ECoG (offline Chang-lab reference, or --causal).
     Hg(hg::HgArgs),
     /// Find speech-responsive channels: paired t-test of pre- vs post-onset high gamma.
@@ -34,6 +37,7 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     let result: Result<()> = match &cli.command {
+        Command::Simulate(a) => simulate::run(a),
         Command::Hg(a) => hg::run(a),
         Command::Responsive(a) => responsive::run(a),
     };

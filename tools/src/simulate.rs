@@ -106,7 +106,7 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
     };
     write_truth().with_context(|| format!("cannot write {}", truth_path.display()))?;
 
-    eprintln!(
+    tracing::info!(
         "wrote {samples} samples × {} channels, {} onsets, {} artifacts to {}",
         cfg.channels,
         truth.onsets_s.len(),

@@ -8,10 +8,17 @@
 //! | design | band-limiting | envelope | smoothing default |
 //! |---|---|---|---|
 //! | [`HgDesign::Broad`] | Butterworth HP 2 @ `band_low_hz` + LP 2 @ `band_high_hz` | `sqrt(2 · smooth(x²))` | Bessel 2 @ 25 Hz (on power) |
-//! | [`HgDesign::Demod`] | Butterworth HP 2 @ `band_low_hz`, then ×e^{-jωn} at the band centre, Butterworth LP 4 @ half the band width | `2·|z|` | Bessel 2 @ 25 Hz |
-//! | [`HgDesign::Bank8`] | the Chang Gaussian bands with `band_low_hz ≤ cf ≤ band_high_hz`, each ×e^{-jω_b n} and Butterworth LP 2 @ 1.1774·sd·`bank_bandwidth_scale` (the Gaussian's -3 dB point) | mean of `2·|z_b|` | none |
+//! | [`HgDesign::Demod`] | Butterworth HP 2 @ `band_low_hz`, then ×e^{-jωn} at the band centre, Butterworth LP 4 @ half the band width | `2·abs(z)` | Bessel 2 @ 25 Hz |
+//! | [`HgDesign::Bank8`] | the Chang Gaussian bands with `band_low_hz ≤ cf ≤ band_high_hz`, each ×e^{-jω_b n} and Butterworth LP 2 @ 1.1774·sd·`bank_bandwidth_scale` (the Gaussian's -3 dB point) | mean of `2·abs(z_b)` | none |
 //!
 //! Every path is calibrated so that a steady tone of amplitude A at the band centre reads A.
+//!
+//! Choosing a design: the offline reference smooths each band with a Gaussian of σ ≈ 40 ms in
+//! time, and a causal filter can only match what it has already seen, so fidelity costs delay.
+//! `broad` (≈ 14 ms) tracks the reference well where high gamma is strongly modulated (speech-
+//! responsive channels); `bank8` (≈ 51 ms) also reproduces the reference's own fluctuations on
+//! unmodulated channels. `envelope_lp_hz` and `bank_bandwidth_scale` move along that trade-off;
+//! [`StreamingHighGamma::algorithmic_delay_ms`] reports where a configuration sits.
 //!
 //! Timing is driven by the source sample index, never by chunk boundaries: frame `k` is read at
 //! the raw sample `n_k = ceil((k + 1) · fs / frame_rate) − 1` (absolute index, counted from the
@@ -43,7 +50,7 @@ pub enum HgDesign {
 /// Smoothing cut-off used when `envelope_lp_hz` is absent, for designs that smooth by default.
 pub const DEFAULT_ENVELOPE_LP_HZ: f64 = 25.0;
 
-/// Configuration of the streaming high-gamma extractor (`[highgamma]` in the daemon's config).
+/// Configuration of the streaming high-gamma extractor; errors name fields as `highgamma.<field>`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StreamingHgConfig {
