@@ -43,7 +43,10 @@ impl SampleBlock {
 
 /// Default channel labels `ch000, ch001, ...` for `n` channels.
 pub fn default_labels(n: usize) -> Arc<[String]> {
-    (0..n).map(|i| format!("ch{i:03}")).collect::<Vec<_>>().into()
+    (0..n)
+        .map(|i| format!("ch{i:03}"))
+        .collect::<Vec<_>>()
+        .into()
 }
 
 /// One high-gamma frame for all channels, emitted by the streaming extractor.

@@ -24,7 +24,9 @@ pub struct SourceConfig {
 
 impl Default for SourceConfig {
     fn default() -> Self {
-        Self { kind: SourceKind::Synthetic }
+        Self {
+            kind: SourceKind::Synthetic,
+        }
     }
 }
 
@@ -54,7 +56,10 @@ pub struct RunConfig {
 
 impl Default for RunConfig {
     fn default() -> Self {
-        Self { summary_interval_s: 2.0, raw_queue_blocks: 256 }
+        Self {
+            summary_interval_s: 2.0,
+            raw_queue_blocks: 256,
+        }
     }
 }
 
@@ -137,9 +142,12 @@ impl Config {
         };
         self.highgamma.validate(rate).map_err(|e| e.to_string())?;
         if !(self.responsive.alpha > 0.0 && self.responsive.alpha < 1.0) {
-            return Err(format!("responsive.alpha must be in (0, 1), got {}", self.responsive.alpha));
+            return Err(format!(
+                "responsive.alpha must be in (0, 1), got {}",
+                self.responsive.alpha
+            ));
         }
-        if !(self.run.summary_interval_s >= 0.0) {
+        if self.run.summary_interval_s.is_nan() || self.run.summary_interval_s < 0.0 {
             return Err("run.summary_interval_s must be ≥ 0".into());
         }
         if self.run.raw_queue_blocks == 0 {
@@ -164,7 +172,10 @@ mod tests {
         let defaults = toml::to_string(&Config::default()).unwrap();
         for line in defaults.lines().filter(|l| l.contains(" = ")) {
             let key = line.split(" = ").next().unwrap().trim();
-            assert!(EXAMPLE.contains(&format!("{key} =")), "example lacks `{key}`");
+            assert!(
+                EXAMPLE.contains(&format!("{key} =")),
+                "example lacks `{key}`"
+            );
         }
     }
 

@@ -15,6 +15,6 @@ pub const TDT_RATE_HZ: f64 = 3051.7578125;
 
 /// In unit tests every allocation goes through `assert_no_alloc`, so tests can prove that hot
 /// paths do not allocate (outside `assert_no_alloc(|| ...)` it behaves as the system allocator).
-#[cfg(test)]
+#[cfg(all(test, debug_assertions))]
 #[global_allocator]
 static ALLOC_GUARD: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;

@@ -71,16 +71,25 @@ fn main() {
 
 fn dispatch(command: Command) -> Result<()> {
     match command {
-        Command::Config { action: ConfigAction::Example } => {
+        Command::Config {
+            action: ConfigAction::Example,
+        } => {
             print!("{EXAMPLE}");
             Ok(())
         }
-        Command::Config { action: ConfigAction::Check { file } } => {
+        Command::Config {
+            action: ConfigAction::Check { file },
+        } => {
             Config::load(&file)?;
             println!("{}: ok", file.display());
             Ok(())
         }
-        Command::Run { config, seconds, fast, summary_json } => {
+        Command::Run {
+            config,
+            seconds,
+            fast,
+            summary_json,
+        } => {
             let mut cfg = match &config {
                 Some(path) => Config::load(path)?,
                 None => Config::default(),
@@ -91,7 +100,9 @@ fn dispatch(command: Command) -> Result<()> {
             if fast {
                 cfg.synthetic.realtime = false;
             }
-            cfg.validate().map_err(anyhow::Error::msg).context("invalid settings")?;
+            cfg.validate()
+                .map_err(anyhow::Error::msg)
+                .context("invalid settings")?;
             run(&cfg, summary_json)
         }
     }

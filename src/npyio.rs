@@ -20,9 +20,7 @@ pub enum NpyError {
         source: std::io::Error,
     },
     /// The file is not a 2-D float32/float64 NPY array.
-    #[error(
-        "{path} is not a 2-D float32 or float64 NPY array [samples, channels] ({detail})"
-    )]
+    #[error("{path} is not a 2-D float32 or float64 NPY array [samples, channels] ({detail})")]
     Format {
         /// The file.
         path: PathBuf,
@@ -60,7 +58,9 @@ pub fn read_matrix_f32(path: &Path, min_rows: usize) -> Result<Array2<f32>, NpyE
         // also produces the precise error message.
         Ok(bytes) => match ArrayView2::<f32>::view_npy(&bytes) {
             Ok(v) => Some(v.as_standard_layout().into_owned()),
-            Err(_) => ArrayView2::<f64>::view_npy(&bytes).ok().map(|v| v.mapv(|x| x as f32)),
+            Err(_) => ArrayView2::<f64>::view_npy(&bytes)
+                .ok()
+                .map(|v| v.mapv(|x| x as f32)),
         },
         Err(source) => {
             return Err(NpyError::Open {
@@ -78,10 +78,12 @@ pub fn read_matrix_f32(path: &Path, min_rows: usize) -> Result<Array2<f32>, NpyE
 
 fn read_general(path: &Path) -> Result<Array2<f32>, NpyError> {
     let open = || {
-        File::open(path).map(BufReader::new).map_err(|source| NpyError::Open {
-            path: path.to_owned(),
-            source,
-        })
+        File::open(path)
+            .map(BufReader::new)
+            .map_err(|source| NpyError::Open {
+                path: path.to_owned(),
+                source,
+            })
     };
     let arr = match Array2::<f32>::read_npy(open()?) {
         Ok(a) => a,
@@ -109,7 +111,10 @@ fn check_shape(path: &Path, arr: Array2<f32>, min_rows: usize) -> Result<Array2<
 fn format_error(path: &Path, e: ReadNpyError) -> NpyError {
     let detail = match e {
         ReadNpyError::WrongNdim(expected, found) => {
-            format!("found {found} dimensions, expected {}", expected.unwrap_or(2))
+            format!(
+                "found {found} dimensions, expected {}",
+                expected.unwrap_or(2)
+            )
         }
         other => other.to_string(),
     };

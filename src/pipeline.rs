@@ -87,7 +87,10 @@ impl Summary {
             self.guard.gaps,
             self.guard.filled_samples,
             self.guard.non_finite_repaired,
-            self.bad_channels.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+            self.bad_channels
+                .iter()
+                .map(|(c, _)| *c)
+                .collect::<Vec<_>>(),
             self.frames,
             self.hg_delay_ms,
             self.responsive.trials,
@@ -111,13 +114,15 @@ pub fn run(
     let n_ch = labels.len();
     let rate = source.rate_hz();
     let mut guard = InputGuard::new(&cfg.guard, n_ch, rate);
-    let mut hg = StreamingHighGamma::new(&cfg.highgamma, n_ch, rate).map_err(|e| PipelineError::Build {
-        stage: "highgamma",
-        reason: e.to_string(),
-    })?;
+    let mut hg =
+        StreamingHighGamma::new(&cfg.highgamma, n_ch, rate).map_err(|e| PipelineError::Build {
+            stage: "highgamma",
+            reason: e.to_string(),
+        })?;
     let frame_rate = hg.frame_rate_hz();
     let delay_frames = (hg.algorithmic_delay_ms() / 1000.0 * frame_rate).round() as u64;
-    let mut detector = ResponsiveChannelDetector::new(n_ch, frame_rate, cfg.responsive.alpha, delay_frames);
+    let mut detector =
+        ResponsiveChannelDetector::new(n_ch, frame_rate, cfg.responsive.alpha, delay_frames);
 
     let (tx, rx) = bounded::<RawMessage>(cfg.run.raw_queue_blocks);
     let dropped = Arc::new(AtomicU64::new(0));
@@ -146,7 +151,10 @@ pub fn run(
             }
             Ok(())
         })
-        .map_err(|e| PipelineError::Build { stage: "acquisition", reason: e.to_string() })?;
+        .map_err(|e| PipelineError::Build {
+            stage: "acquisition",
+            reason: e.to_string(),
+        })?;
 
     let started = Instant::now();
     let mut last_summary = Instant::now();
@@ -219,14 +227,28 @@ pub fn run(
         if !interval.is_zero() && last_summary.elapsed() >= interval {
             last_summary = Instant::now();
             detector.publish_into(&mut published);
-            on_summary(&snapshot(&guard, hg.stats(), &detector, &published, frames, (dsp_total, dsp_max, dsp_blocks)));
+            on_summary(&snapshot(
+                &guard,
+                hg.stats(),
+                &detector,
+                &published,
+                frames,
+                (dsp_total, dsp_max, dsp_blocks),
+            ));
         }
     }
     stop.store(true, Ordering::Relaxed);
     drop(rx);
     let acq = acquisition.join();
     detector.publish_into(&mut published);
-    let summary = snapshot(&guard, hg.stats(), &detector, &published, frames, (dsp_total, dsp_max, dsp_blocks));
+    let summary = snapshot(
+        &guard,
+        hg.stats(),
+        &detector,
+        &published,
+        frames,
+        (dsp_total, dsp_max, dsp_blocks),
+    );
     on_summary(&summary);
     if let Some(f) = failure {
         return Err(f);
@@ -234,6 +256,8 @@ pub fn run(
     match acq {
         Ok(Ok(())) => Ok(summary),
         Ok(Err(e)) => Err(PipelineError::Source(e)),
-        Err(_) => Err(PipelineError::Source("the acquisition thread panicked".into())),
+        Err(_) => Err(PipelineError::Source(
+            "the acquisition thread panicked".into(),
+        )),
     }
 }

@@ -13,6 +13,9 @@ use std::time::Instant;
 const RATE: f64 = 3051.7578125;
 const BLOCK: usize = 25;
 
+/// Changes a block before it is delivered (the block's ordinal, the block).
+type Tamper = Box<dyn FnMut(usize, &mut SampleBlock) + Send>;
+
 /// A test double of a source: blocks of noise, with per-block tampering.
 struct ScriptedSource {
     n_ch: usize,
@@ -20,12 +23,23 @@ struct ScriptedSource {
     next: usize,
     index: u64,
     seed: u64,
-    tamper: Box<dyn FnMut(usize, &mut SampleBlock) + Send>,
+    tamper: Tamper,
 }
 
 impl ScriptedSource {
-    fn new(n_ch: usize, blocks: usize, tamper: impl FnMut(usize, &mut SampleBlock) + Send + 'static) -> Self {
-        Self { n_ch, blocks, next: 0, index: 0, seed: 5, tamper: Box::new(tamper) }
+    fn new(
+        n_ch: usize,
+        blocks: usize,
+        tamper: impl FnMut(usize, &mut SampleBlock) + Send + 'static,
+    ) -> Self {
+        Self {
+            n_ch,
+            blocks,
+            next: 0,
+            index: 0,
+            seed: 5,
+            tamper: Box::new(tamper),
+        }
     }
 }
 
@@ -42,7 +56,10 @@ impl Source for ScriptedSource {
         }
         let mut data = vec![0.0f32; BLOCK * self.n_ch];
         for v in &mut data {
-            self.seed = self.seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.seed = self
+                .seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             *v = ((self.seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 20.0;
         }
         let mut block = SampleBlock {
@@ -65,9 +82,12 @@ fn run(source: ScriptedSource) -> (Result<Summary, PipelineError>, Summary) {
     cfg.run.summary_interval_s = 0.0;
     cfg.run.raw_queue_blocks = 100_000; // no drops: these tests count repairs, not overload
     let mut last = None;
-    let result = pipeline::run(&cfg, Box::new(source), Arc::new(AtomicBool::new(false)), &mut |s| {
-        last = Some(s.clone())
-    });
+    let result = pipeline::run(
+        &cfg,
+        Box::new(source),
+        Arc::new(AtomicBool::new(false)),
+        &mut |s| last = Some(s.clone()),
+    );
     (result, last.expect("a final summary is always reported"))
 }
 
@@ -80,10 +100,14 @@ fn nan_and_inf_are_repaired_counted_and_flag_the_channel() {
             b.data[16 + 3] = f32::NEG_INFINITY;
         }
     });
-    let (result, summary) = run(source);
+    let (result, _) = run(source);
     let summary = result.expect("repairable input does not stop the pipeline");
     assert_eq!(summary.guard.non_finite_repaired, 120);
-    assert!(summary.bad_channels.contains(&(3, ChannelFault::NonFinite)), "{:?}", summary.bad_channels);
+    assert!(
+        summary.bad_channels.contains(&(3, ChannelFault::NonFinite)),
+        "{:?}",
+        summary.bad_channels
+    );
     assert!(summary.frames > 0);
 }
 
@@ -97,8 +121,16 @@ fn flat_and_saturated_channels_are_flagged() {
     });
     let (result, _) = run(source);
     let summary = result.unwrap();
-    assert!(summary.bad_channels.contains(&(1, ChannelFault::Flat)), "{:?}", summary.bad_channels);
-    assert!(summary.bad_channels.contains(&(6, ChannelFault::Saturated)), "{:?}", summary.bad_channels);
+    assert!(
+        summary.bad_channels.contains(&(1, ChannelFault::Flat)),
+        "{:?}",
+        summary.bad_channels
+    );
+    assert!(
+        summary.bad_channels.contains(&(6, ChannelFault::Saturated)),
+        "{:?}",
+        summary.bad_channels
+    );
 }
 
 #[test]
@@ -131,7 +163,11 @@ fn sample_index_gaps_are_counted_and_filled() {
     assert_eq!(summary.guard.filled_samples, 42);
     // Frames keep pace with the filled, contiguous stream.
     let expected_frames = ((300 * BLOCK + 42) as f64 / RATE * 100.0).floor() as u64;
-    assert!(summary.frames.abs_diff(expected_frames) <= 1, "{} vs {expected_frames}", summary.frames);
+    assert!(
+        summary.frames.abs_diff(expected_frames) <= 1,
+        "{} vs {expected_frames}",
+        summary.frames
+    );
 }
 
 #[test]
@@ -149,17 +185,26 @@ fn unreadable_or_misshaped_npy_names_the_file_and_shape() {
     let one_d = dir.path().join("one_d.npy");
     ndarray_npy::write_npy(&one_d, &ndarray::Array1::<f32>::zeros(10)).unwrap();
     let e = npyio::read_matrix_f32(&one_d, 2).unwrap_err().to_string();
-    assert!(e.contains("one_d.npy") && e.contains("found 1 dimensions"), "{e}");
+    assert!(
+        e.contains("one_d.npy") && e.contains("found 1 dimensions"),
+        "{e}"
+    );
 
     let three_d = dir.path().join("three_d.npy");
     ndarray_npy::write_npy(&three_d, &ndarray::Array3::<f32>::zeros((2, 3, 4))).unwrap();
     let e = npyio::read_matrix_f32(&three_d, 2).unwrap_err().to_string();
-    assert!(e.contains("three_d.npy") && e.contains("found 3 dimensions"), "{e}");
+    assert!(
+        e.contains("three_d.npy") && e.contains("found 3 dimensions"),
+        "{e}"
+    );
 
     let ints = dir.path().join("ints.npy");
     ndarray_npy::write_npy(&ints, &ndarray::Array2::<i32>::zeros((5, 2))).unwrap();
     let e = npyio::read_matrix_f32(&ints, 2).unwrap_err().to_string();
-    assert!(e.contains("ints.npy") && e.contains("float32 or float64"), "{e}");
+    assert!(
+        e.contains("ints.npy") && e.contains("float32 or float64"),
+        "{e}"
+    );
 
     let empty = dir.path().join("empty.npy");
     ndarray_npy::write_npy(&empty, &ndarray::Array2::<f32>::zeros((1, 0))).unwrap();

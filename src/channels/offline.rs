@@ -57,7 +57,12 @@ pub struct ChannelTest {
 }
 
 /// Onset frame indices kept by the spec's rule (`t·hz − back > 0` and `t·hz + forward < n`).
-pub fn trial_starts(onsets_s: &[f64], frame_rate_hz: f64, n_frames: usize, w: &TrialWindows) -> Vec<usize> {
+pub fn trial_starts(
+    onsets_s: &[f64],
+    frame_rate_hz: f64,
+    n_frames: usize,
+    w: &TrialWindows,
+) -> Vec<usize> {
     onsets_s
         .iter()
         .filter(|&&t| {
@@ -119,10 +124,17 @@ pub fn responsive_channels(
     let threshold = alpha / n_ch as f64;
     let tests = (0..n_ch)
         .map(|c| {
-            let diffs = starts.iter().map(|&s| nan_mean(c, s, w.pre) - nan_mean(c, s, w.post));
+            let diffs = starts
+                .iter()
+                .map(|&s| nan_mean(c, s, w.pre) - nan_mean(c, s, w.post));
             let (t, n) = paired_t(diffs);
             let p = t_test_p(t, n as f64 - 1.0);
-            ChannelTest { channel: c, t, p, responsive: p < threshold }
+            ChannelTest {
+                channel: c,
+                t,
+                p,
+                responsive: p < threshold,
+            }
         })
         .collect();
     (tests, starts.len())
@@ -135,14 +147,20 @@ mod tests {
     #[test]
     fn windows_at_100_hz_are_the_spec_ones() {
         let w = TrialWindows::at_rate(100.0);
-        assert_eq!((w.back, w.forward, w.pre, w.post), (20, 100, (0, 30), (35, 120)));
+        assert_eq!(
+            (w.back, w.forward, w.pre, w.post),
+            (20, 100, (0, 30), (35, 120))
+        );
     }
 
     #[test]
     fn edge_trials_are_dropped_like_the_reference() {
         let w = TrialWindows::at_rate(100.0);
         // 0.2 s: 20 - 20 = 0 is not > 0; 0.21 s kept; 8.99 s: 899 + 100 = 999 < 1000 kept; 9.0 dropped.
-        assert_eq!(trial_starts(&[0.2, 0.21, 8.99, 9.0], 100.0, 1000, &w), vec![1, 879]);
+        assert_eq!(
+            trial_starts(&[0.2, 0.21, 8.99, 9.0], 100.0, 1000, &w),
+            vec![1, 879]
+        );
     }
 
     #[test]

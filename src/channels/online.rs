@@ -176,13 +176,20 @@ impl ResponsiveChannelDetector {
                 f64::NAN
             };
             let p = t_test_p(t, n - 1.0);
-            out.channels.push(ChannelResponse { t, p, responsive: p < threshold });
+            out.channels.push(ChannelResponse {
+                t,
+                p,
+                responsive: p < threshold,
+            });
         }
     }
 
     /// The current per-channel result.
     pub fn publish(&self) -> ResponsiveSet {
-        let mut out = ResponsiveSet { trials: 0, channels: Vec::with_capacity(self.n_ch) };
+        let mut out = ResponsiveSet {
+            trials: 0,
+            channels: Vec::with_capacity(self.n_ch),
+        };
         self.publish_into(&mut out);
         out
     }
@@ -200,10 +207,14 @@ mod tests {
         let mut hg = Array2::<f32>::zeros((n_frames, 4));
         let mut seed = 9u64;
         for v in hg.iter_mut() {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             *v = (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
         }
-        let onsets: Vec<f64> = (1..28).map(|i| i as f64 * 1.05 + 0.013 * (i % 3) as f64).collect();
+        let onsets: Vec<f64> = (1..28)
+            .map(|i| i as f64 * 1.05 + 0.013 * (i % 3) as f64)
+            .collect();
         for &o in &onsets {
             let f = (o * 100.0).round() as usize;
             for t in f + 10..(f + 80).min(n_frames) {
@@ -233,7 +244,10 @@ mod tests {
             let online = det.publish();
             assert_eq!(online.trials as usize, n_trials);
             for (a, b) in online.channels.iter().zip(&offline) {
-                assert!((a.t - b.t).abs() < 1e-6 * b.t.abs().max(1.0), "{a:?} vs {b:?}");
+                assert!(
+                    (a.t - b.t).abs() < 1e-6 * b.t.abs().max(1.0),
+                    "{a:?} vs {b:?}"
+                );
                 assert_eq!(a.responsive, b.responsive);
             }
             assert_eq!(online.responsive(), vec![0, 2]);

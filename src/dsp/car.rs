@@ -77,14 +77,17 @@ mod tests {
         for n in [5usize, 17, 64, 128, 256] {
             let mut v: Vec<f32> = (0..n)
                 .map(|_| {
-                    rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    rng = rng
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     (rng >> 40) as f32 / 1000.0 - 8000.0
                 })
                 .collect();
             let k = trim_count(n);
             let mut sorted = v.clone();
             sorted.sort_by(|a, b| a.total_cmp(b));
-            let naive = sorted[k..n - k].iter().map(|&x| x as f64).sum::<f64>() / (n - 2 * k) as f64;
+            let naive =
+                sorted[k..n - k].iter().map(|&x| x as f64).sum::<f64>() / (n - 2 * k) as f64;
             let fast = trimmed_mean(&mut v, k);
             assert!((naive - fast).abs() < 1e-9 * naive.abs().max(1.0), "n={n}");
         }

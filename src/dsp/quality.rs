@@ -84,24 +84,46 @@ impl ChannelStats {
 
     /// Population standard deviation of the samples seen.
     pub fn std(&self) -> f64 {
-        if self.n == 0 { 0.0 } else { (self.m2 / self.n as f64).sqrt() }
+        if self.n == 0 {
+            0.0
+        } else {
+            (self.m2 / self.n as f64).sqrt()
+        }
     }
 
     /// RMS of the first difference.
     pub fn diff_rms(&self) -> f64 {
-        if self.n < 2 { 0.0 } else { (self.diff_sq / (self.n - 1) as f64).sqrt() }
+        if self.n < 2 {
+            0.0
+        } else {
+            (self.diff_sq / (self.n - 1) as f64).sqrt()
+        }
     }
 
     /// Fraction of samples stuck at the extreme value.
     pub fn stuck_fraction(&self) -> f64 {
-        if self.n == 0 { 0.0 } else { self.at_max_stuck as f64 / self.n as f64 }
+        if self.n == 0 {
+            0.0
+        } else {
+            self.at_max_stuck as f64 / self.n as f64
+        }
     }
 }
 
 /// Judges every channel from its statistics; `None` means the channel is good.
-pub fn judge(stats: &[ChannelStats], cfg: &QualityConfig, out: &mut [Option<ChannelFault>], scratch: &mut Vec<f64>) {
+pub fn judge(
+    stats: &[ChannelStats],
+    cfg: &QualityConfig,
+    out: &mut [Option<ChannelFault>],
+    scratch: &mut Vec<f64>,
+) {
     scratch.clear();
-    scratch.extend(stats.iter().filter(|s| s.std() > cfg.flat_std).map(|s| s.diff_rms()));
+    scratch.extend(
+        stats
+            .iter()
+            .filter(|s| s.std() > cfg.flat_std)
+            .map(|s| s.diff_rms()),
+    );
     let median = if scratch.is_empty() {
         0.0
     } else {
@@ -122,7 +144,10 @@ pub fn judge(stats: &[ChannelStats], cfg: &QualityConfig, out: &mut [Option<Chan
 }
 
 /// Assesses each column of a `[samples, channels]` record; non-finite samples flag the channel.
-pub fn assess_record(data: ndarray::ArrayView2<f32>, cfg: &QualityConfig) -> Vec<Option<ChannelFault>> {
+pub fn assess_record(
+    data: ndarray::ArrayView2<f32>,
+    cfg: &QualityConfig,
+) -> Vec<Option<ChannelFault>> {
     let n_ch = data.ncols();
     let mut stats = vec![ChannelStats::default(); n_ch];
     let mut non_finite = vec![false; n_ch];
@@ -156,7 +181,9 @@ mod tests {
         let mut d = Array2::<f32>::zeros((n, 6));
         let mut seed = 1u64;
         let mut rnd = || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
         };
         for t in 0..n {

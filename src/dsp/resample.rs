@@ -74,14 +74,19 @@ impl FftResampler {
     }
 
     /// Resamples two real series packed as `a + i·b` in `packed` (`n_in` values, overwritten).
-    pub fn process_packed(&mut self, packed: &mut [Complex<f32>], out_a: &mut [f32], out_b: &mut [f32]) {
+    pub fn process_packed(
+        &mut self,
+        packed: &mut [Complex<f32>],
+        out_a: &mut [f32],
+        out_b: &mut [f32],
+    ) {
         let (n, num) = (self.n_in, self.n_out);
         self.forward.process_with_scratch(packed, &mut self.scratch);
         // Relevant one-sided bins, as scipy: m = min(num, n), m2 = m/2 + 1.
         let m = num.min(n);
         let m2 = m / 2 + 1;
         let scale = num as f32 / n as f32;
-        let unpaired = if m % 2 == 0 && num != n {
+        let unpaired = if m.is_multiple_of(2) && num != n {
             Some((m / 2, if num < n { 2.0 } else { 0.5 }))
         } else {
             None
@@ -99,7 +104,7 @@ impl FftResampler {
                 xa *= factor;
                 xb *= factor;
             }
-            if k == 0 || (num % 2 == 0 && k == num / 2) {
+            if k == 0 || (num.is_multiple_of(2) && k == num / 2) {
                 // irfft ignores the imaginary part of DC and of an even length's Nyquist bin.
                 xa.im = 0.0;
                 xb.im = 0.0;
@@ -109,7 +114,7 @@ impl FftResampler {
             // Hermitian extension of each real spectrum, recombined as a + i b.
             let i_b = Complex::new(-xb.im, xb.re);
             self.out_spectrum[k] = xa + i_b;
-            if k != 0 && !(num % 2 == 0 && k == num / 2) {
+            if k != 0 && !(num.is_multiple_of(2) && k == num / 2) {
                 let i_bc = Complex::new(xb.im, xb.re); // i * conj(xb)
                 self.out_spectrum[num - k] = xa.conj() + i_bc;
             }
@@ -158,7 +163,7 @@ mod tests {
             }
             *s = (re, im);
         }
-        if m % 2 == 0 && num != n {
+        if m.is_multiple_of(2) && num != n {
             let f = if num < n { 2.0 } else { 0.5 };
             spec[m / 2].0 *= f;
             spec[m / 2].1 *= f;
@@ -170,7 +175,7 @@ mod tests {
                 for (k, &(re, im)) in spec.iter().enumerate() {
                     let w = 2.0 * std::f64::consts::PI * (k * t) as f64 / num as f64;
                     let term = re * w.cos() - im * w.sin();
-                    let edge = k == 0 || (num % 2 == 0 && k == num / 2);
+                    let edge = k == 0 || (num.is_multiple_of(2) && k == num / 2);
                     acc += if edge { re * w.cos() } else { 2.0 * term };
                 }
                 acc / num as f64 * scale
@@ -181,7 +186,15 @@ mod tests {
     #[test]
     fn matches_the_naive_definition_for_odd_and_even_lengths() {
         let mut seed = 7u64;
-        for (n, num) in [(101, 40), (100, 40), (64, 17), (37, 80), (50, 50), (99, 33), (48, 96)] {
+        for (n, num) in [
+            (101, 40),
+            (100, 40),
+            (64, 17),
+            (37, 80),
+            (50, 50),
+            (99, 33),
+            (48, 96),
+        ] {
             let x: Vec<f64> = (0..n)
                 .map(|_| {
                     seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);

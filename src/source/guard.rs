@@ -52,7 +52,10 @@ impl GuardConfig {
     /// Checks the settings; the error names the field.
     pub fn validate(&self) -> Result<(), String> {
         if !(self.max_gap_s >= 0.0 && self.max_gap_s <= 60.0) {
-            return Err(format!("guard.max_gap_s must be in [0, 60], got {}", self.max_gap_s));
+            return Err(format!(
+                "guard.max_gap_s must be in [0, 60], got {}",
+                self.max_gap_s
+            ));
         }
         if !(self.quality_window_s >= 0.1 && self.quality_window_s <= 600.0) {
             return Err(format!(
@@ -60,7 +63,7 @@ impl GuardConfig {
                 self.quality_window_s
             ));
         }
-        if !(self.quality.noisy_ratio > 1.0) {
+        if self.quality.noisy_ratio.is_nan() || self.quality.noisy_ratio <= 1.0 {
             return Err("guard.quality.noisy_ratio must be > 1".into());
         }
         if !(self.quality.saturated_fraction > 0.0 && self.quality.saturated_fraction <= 1.0) {
@@ -84,7 +87,9 @@ pub enum GuardError {
         first_index: u64,
     },
     /// The data length is not a whole number of samples.
-    #[error("block at sample {first_index} holds {values} values, not a multiple of {channels} channels")]
+    #[error(
+        "block at sample {first_index} holds {values} values, not a multiple of {channels} channels"
+    )]
     RaggedBlock {
         /// Values in the block.
         values: usize,
@@ -94,7 +99,9 @@ pub enum GuardError {
         first_index: u64,
     },
     /// A gap longer than `max_gap_s`.
-    #[error("gap of {missing} samples before sample {first_index} exceeds the fill limit of {limit}")]
+    #[error(
+        "gap of {missing} samples before sample {first_index} exceeds the fill limit of {limit}"
+    )]
     GapTooLong {
         /// Missing samples.
         missing: u64,
@@ -189,7 +196,7 @@ impl InputGuard {
                 first_index,
             });
         }
-        if self.n_ch == 0 || block.data.len() % self.n_ch != 0 {
+        if self.n_ch == 0 || !block.data.len().is_multiple_of(self.n_ch) {
             return Err(GuardError::RaggedBlock {
                 values: block.data.len(),
                 channels: self.n_ch,
@@ -234,7 +241,10 @@ impl InputGuard {
             return Ok(Admission::Contiguous);
         }
         self.fill_len = n;
-        Ok(Admission::Gap { first_index: expected, samples: missing })
+        Ok(Admission::Gap {
+            first_index: expected,
+            samples: missing,
+        })
     }
 
     fn repair(&mut self, data: &mut [f32]) {
@@ -257,7 +267,12 @@ impl InputGuard {
     }
 
     fn close_window(&mut self) {
-        judge(&self.window, &self.cfg.quality, &mut self.faults, &mut self.judge_scratch);
+        judge(
+            &self.window,
+            &self.cfg.quality,
+            &mut self.faults,
+            &mut self.judge_scratch,
+        );
         for c in 0..self.n_ch {
             if self.non_finite_in_window[c] && self.faults[c].is_none() {
                 self.faults[c] = Some(ChannelFault::NonFinite);
@@ -309,7 +324,10 @@ mod tests {
 
     #[test]
     fn non_finite_samples_are_repaired_counted_and_flag_the_channel() {
-        let cfg = GuardConfig { quality_window_s: 0.1, ..Default::default() };
+        let cfg = GuardConfig {
+            quality_window_s: 0.1,
+            ..Default::default()
+        };
         let mut g = InputGuard::new(&cfg, 2, 1000.0);
         let mut data: Vec<f32> = (0..200).map(|i| ((i * 37) % 23) as f32).collect();
         data[11] = f32::NAN;
@@ -328,20 +346,32 @@ mod tests {
         let mut g = InputGuard::new(&GuardConfig::default(), 2, 1000.0);
         let mut b = block(0, 3, vec![0.0; 9]);
         let e = g.admit(&mut b).unwrap_err();
-        assert_eq!(e.to_string(), "block at sample 0 has 3 channels; the stream has 2");
+        assert_eq!(
+            e.to_string(),
+            "block at sample 0 has 3 channels; the stream has 2"
+        );
         let mut ragged = block(0, 2, vec![0.0; 5]);
-        assert!(matches!(g.admit(&mut ragged), Err(GuardError::RaggedBlock { .. })));
+        assert!(matches!(
+            g.admit(&mut ragged),
+            Err(GuardError::RaggedBlock { .. })
+        ));
     }
 
     #[test]
     fn gaps_are_counted_and_filled_and_overlaps_dropped() {
-        let cfg = GuardConfig { gap_fill: GapFill::Zeros, ..Default::default() };
+        let cfg = GuardConfig {
+            gap_fill: GapFill::Zeros,
+            ..Default::default()
+        };
         let mut g = InputGuard::new(&cfg, 1, 1000.0);
         let mut a = block(0, 1, vec![1.0; 10]);
         g.admit(&mut a).unwrap();
         let mut b = block(15, 1, vec![2.0; 10]);
         match g.admit(&mut b).unwrap() {
-            Admission::Gap { first_index, samples } => {
+            Admission::Gap {
+                first_index,
+                samples,
+            } => {
                 assert_eq!((first_index, samples), (10, 5));
                 assert_eq!(g.last_fill(), &[0.0; 5]);
             }
@@ -353,6 +383,9 @@ mod tests {
         let k = g.counters();
         assert_eq!((k.gaps, k.filled_samples, k.overlapping_samples), (1, 5, 5));
         let mut far = block(100_000, 1, vec![0.0; 2]);
-        assert!(matches!(g.admit(&mut far), Err(GuardError::GapTooLong { .. })));
+        assert!(matches!(
+            g.admit(&mut far),
+            Err(GuardError::GapTooLong { .. })
+        ));
     }
 }

@@ -21,16 +21,28 @@ pub fn python() -> Option<PathBuf> {
         return Some(candidate);
     }
     if std::env::var("NEUROVOX_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("Python peers (numpy, scipy) not found at {}: run `make deps`", candidate.display());
+        panic!(
+            "Python peers (numpy, scipy) not found at {}: run `make deps`",
+            candidate.display()
+        );
     }
-    eprintln!("SKIPPED: Python peers not found at {} (run `make deps`)", candidate.display());
+    eprintln!(
+        "SKIPPED: Python peers not found at {} (run `make deps`)",
+        candidate.display()
+    );
     None
 }
 
 /// Runs a reference script from tools/reference with arguments; panics with its stderr on failure.
 pub fn run_reference(python: &Path, script: &str, args: &[&str]) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/reference").join(script);
-    let out = Command::new(python).arg(&path).args(args).output().expect("spawn python");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tools/reference")
+        .join(script);
+    let out = Command::new(python)
+        .arg(&path)
+        .args(args)
+        .output()
+        .expect("spawn python");
     assert!(
         out.status.success(),
         "{script} failed: {}",

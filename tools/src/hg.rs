@@ -5,6 +5,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array2;
 use neurovox::dsp::car::CarMode;
 use neurovox::dsp::highgamma::offline::{OfflineHgConfig, offline_high_gamma};
+use neurovox::dsp::highgamma::streaming::{HgDesign, StreamingHgConfig, StreamingHighGamma};
 use neurovox::dsp::quality::{QualityConfig, assess_record};
 use neurovox::npyio;
 use std::path::PathBuf;
@@ -39,9 +40,10 @@ pub struct HgArgs {
     /// and print its algorithmic delay.
     #[arg(long)]
     pub causal: bool,
-    /// Streaming design (with --causal): demod, broad or bank8.
-    #[arg(long, default_value = "demod")]
-    pub design: String,
+    /// Streaming design (with --causal), as in the daemon config's `highgamma.design`;
+    /// default: the daemon's default design.
+    #[arg(long)]
+    pub design: Option<String>,
     /// Samples per chunk fed to the streaming extractor (with --causal).
     #[arg(long, default_value_t = 25)]
     pub chunk_samples: usize,
@@ -104,7 +106,7 @@ pub fn run(args: &HgArgs) -> Result<()> {
     let data = npyio::read_matrix_f32(&args.input, 2)?;
     let good = good_mask(&args.bad, data.view())?;
     let hg = if args.causal {
-        crate::hg::causal(args, &data, &good)?
+        causal(args, &data, &good)?
     } else {
         let cfg = OfflineHgConfig {
             frame_rate_hz: args.frame_rate_hz,
@@ -113,10 +115,16 @@ pub fn run(args: &HgArgs) -> Result<()> {
             ..Default::default()
         };
         let bar = progress_bar(data.ncols() as u64, "high gamma");
-        let hg = offline_high_gamma(data.view(), args.rate_hz, &good, &cfg, &mut |done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        })
+        let hg = offline_high_gamma(
+            data.view(),
+            args.rate_hz,
+            &good,
+            &cfg,
+            &mut |done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            },
+        )
         .with_context(|| format!("high gamma of {}", args.input.display()))?;
         bar.finish_and_clear();
         hg
@@ -142,6 +150,43 @@ pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-fn causal(_args: &HgArgs, _data: &Array2<f32>, _good: &[bool]) -> Result<Array2<f32>> {
-    bail!("--causal is being wired")
+/// Runs the daemon's streaming extractor over the file in `--chunk-samples` chunks.
+fn causal(args: &HgArgs, data: &Array2<f32>, good: &[bool]) -> Result<Array2<f32>> {
+    let mut cfg = StreamingHgConfig {
+        frame_rate_hz: args.frame_rate_hz,
+        line_hz: args.line_hz,
+        car: args.car.into(),
+        ..Default::default()
+    };
+    if let Some(name) = &args.design {
+        cfg.design = serde_json::from_value::<HgDesign>(serde_json::Value::String(name.clone()))
+            .map_err(|_| anyhow::anyhow!("--design: unknown design `{name}`"))?;
+    }
+    if args.chunk_samples == 0 {
+        bail!("--chunk-samples must be ≥ 1");
+    }
+    let n_ch = data.ncols();
+    let mut hg = StreamingHighGamma::new(&cfg, n_ch, args.rate_hz)?;
+    let contiguous = data.as_standard_layout();
+    let flat = contiguous
+        .as_slice()
+        .context("input array is not contiguous")?;
+    let expected_frames = (data.nrows() as f64 / args.rate_hz * args.frame_rate_hz) as usize + 1;
+    let mut frames: Vec<f32> = Vec::with_capacity(expected_frames * n_ch);
+    let bar = progress_bar(data.nrows() as u64, "causal hg");
+    let mut index = 0u64;
+    for chunk in flat.chunks(args.chunk_samples * n_ch) {
+        hg.process(chunk, index, good, &mut |_, f| frames.extend_from_slice(f));
+        index += (chunk.len() / n_ch) as u64;
+        bar.set_position(index);
+    }
+    bar.finish_and_clear();
+    println!(
+        "algorithmic delay: {:.2} ms (design {:?}, {} Hz frames)",
+        hg.algorithmic_delay_ms(),
+        cfg.design,
+        cfg.frame_rate_hz
+    );
+    let n_frames = frames.len() / n_ch;
+    Ok(Array2::from_shape_vec((n_frames, n_ch), frames)?)
 }

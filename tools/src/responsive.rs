@@ -27,7 +27,8 @@ pub struct ResponsiveArgs {
 
 /// Reads onset times (seconds) from the first column of a CSV; a non-numeric first line is a header.
 pub fn read_onsets(path: &Path) -> Result<Vec<f64>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut onsets = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let field = line.split(',').next().unwrap_or("").trim();
@@ -36,9 +37,17 @@ pub fn read_onsets(path: &Path) -> Result<Vec<f64>> {
         }
         match field.parse::<f64>() {
             Ok(v) if v.is_finite() => onsets.push(v),
-            Ok(v) => bail!("{}:{}: onset `{v}` is not a finite number", path.display(), i + 1),
+            Ok(v) => bail!(
+                "{}:{}: onset `{v}` is not a finite number",
+                path.display(),
+                i + 1
+            ),
             Err(_) if i == 0 => continue,
-            Err(_) => bail!("{}:{}: `{field}` is not a time in seconds", path.display(), i + 1),
+            Err(_) => bail!(
+                "{}:{}: `{field}` is not a time in seconds",
+                path.display(),
+                i + 1
+            ),
         }
     }
     if onsets.is_empty() {
@@ -52,8 +61,11 @@ pub fn run(args: &ResponsiveArgs) -> Result<()> {
     if !(args.alpha > 0.0 && args.alpha < 1.0) {
         bail!("--alpha must be in (0, 1), got {}", args.alpha);
     }
-    if !(args.frame_rate_hz > 0.0) {
-        bail!("--frame-rate-hz must be positive, got {}", args.frame_rate_hz);
+    if args.frame_rate_hz.is_nan() || args.frame_rate_hz <= 0.0 {
+        bail!(
+            "--frame-rate-hz must be positive, got {}",
+            args.frame_rate_hz
+        );
     }
     let hg = npyio::read_matrix_f32(&args.hg, 2)?;
     let onsets = read_onsets(&args.onsets)?;
@@ -76,9 +88,19 @@ pub fn run(args: &ResponsiveArgs) -> Result<()> {
             t.responsive.to_string(),
         ])?;
     }
-    w.flush().with_context(|| format!("cannot write {}", args.out.display()))?;
-    let responsive: Vec<usize> = tests.iter().filter(|t| t.responsive).map(|t| t.channel).collect();
-    tracing::info!(trials, responsive = responsive.len(), channels = tests.len(), "responsive channels");
+    w.flush()
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    let responsive: Vec<usize> = tests
+        .iter()
+        .filter(|t| t.responsive)
+        .map(|t| t.channel)
+        .collect();
+    tracing::info!(
+        trials,
+        responsive = responsive.len(),
+        channels = tests.len(),
+        "responsive channels"
+    );
     println!(
         "{} of {} channels responsive over {trials} trials (alpha {} / {}): {:?}",
         responsive.len(),

@@ -37,7 +37,10 @@ pub fn chang_bands(lo_hz: f64, hi_hz: f64) -> Vec<GaussianBand> {
         let cf = 2f64.powf((start + i) / 7.0);
         if (lo_hz..=hi_hz).contains(&cf) {
             let sd = 10f64.powf(0.39f64.log10() + 0.5 * cf.log10());
-            bands.push(GaussianBand { cf_hz: cf, sd_hz: sd });
+            bands.push(GaussianBand {
+                cf_hz: cf,
+                sd_hz: sd,
+            });
         }
         i += 1.0;
     }
@@ -103,24 +106,33 @@ impl OfflineHgConfig {
     pub fn validate(&self, input_rate_hz: f64) -> Result<(), OfflineHgError> {
         let bad = |field, reason: String| Err(OfflineHgError::Config { field, reason });
         if !(input_rate_hz.is_finite() && input_rate_hz > 0.0) {
-            return bad("rate_hz", format!("must be a positive number, got {input_rate_hz}"));
+            return bad(
+                "rate_hz",
+                format!("must be a positive number, got {input_rate_hz}"),
+            );
         }
         if !(self.inter_rate_hz > 0.0 && self.inter_rate_hz <= input_rate_hz) {
             return bad(
                 "inter_rate_hz",
-                format!("must be in (0, input rate {input_rate_hz}], got {}", self.inter_rate_hz),
+                format!(
+                    "must be in (0, input rate {input_rate_hz}], got {}",
+                    self.inter_rate_hz
+                ),
             );
         }
         if !(self.frame_rate_hz > 0.0 && self.frame_rate_hz <= self.inter_rate_hz) {
             return bad(
                 "frame_rate_hz",
-                format!("must be in (0, {}], got {}", self.inter_rate_hz, self.frame_rate_hz),
+                format!(
+                    "must be in (0, {}], got {}",
+                    self.inter_rate_hz, self.frame_rate_hz
+                ),
             );
         }
-        if !(self.line_hz > 0.0) {
+        if self.line_hz.is_nan() || self.line_hz <= 0.0 {
             return bad("line_hz", format!("must be positive, got {}", self.line_hz));
         }
-        if !(self.notch_half_width_hz >= 0.0) {
+        if self.notch_half_width_hz.is_nan() || self.notch_half_width_hz < 0.0 {
             return bad("notch_half_width_hz", "must be ≥ 0".into());
         }
         if self.bands.is_empty() {
@@ -130,7 +142,10 @@ impl OfflineHgConfig {
             if !(b.sd_hz > 0.0 && b.cf_hz > 0.0 && b.cf_hz < self.inter_rate_hz / 2.0) {
                 return bad(
                     "bands",
-                    format!("band cf {} Hz / sd {} Hz must have 0 < cf < inter_rate/2 and sd > 0", b.cf_hz, b.sd_hz),
+                    format!(
+                        "band cf {} Hz / sd {} Hz must have 0 < cf < inter_rate/2 and sd > 0",
+                        b.cf_hz, b.sd_hz
+                    ),
                 );
             }
         }
@@ -167,7 +182,9 @@ pub fn offline_high_gamma(
         reason: reason.into(),
     };
     if n_ch == 0 || good.len() != n_ch {
-        return Err(input_err("need ≥ 1 channel and one good/bad flag per channel"));
+        return Err(input_err(
+            "need ≥ 1 channel and one good/bad flag per channel",
+        ));
     }
     let n4 = inter_len(n_in, input_rate_hz, cfg);
     let n_out = output_frames(n_in, input_rate_hz, cfg);
@@ -199,13 +216,20 @@ pub fn offline_high_gamma(
         }
         let (head, tail) = x4.split_at_mut((a + 1) * n4);
         let out_a = &mut head[a * n4..];
-        let out_b = if a + 1 < n_ch { &mut tail[..n4] } else { &mut spare[..] };
+        let out_b = if a + 1 < n_ch {
+            &mut tail[..n4]
+        } else {
+            &mut spare[..]
+        };
         resampler.process_packed(&mut packed, out_a, out_b);
         done += 1;
         progress(done, total_steps);
     }
     drop(by_channel);
-    tracing::debug!(seconds = t_start.elapsed().as_secs_f64(), "resampled to the intermediate rate");
+    tracing::debug!(
+        seconds = t_start.elapsed().as_secs_f64(),
+        "resampled to the intermediate rate"
+    );
     // 2. Common average reference per time sample over the good channels.
     if cfg.car != CarMode::None {
         let good_idx: Vec<usize> = (0..n_ch).filter(|&c| good[c]).collect();
@@ -228,7 +252,10 @@ pub fn offline_high_gamma(
         }
     }
 
-    tracing::debug!(seconds = t_start.elapsed().as_secs_f64(), "common average reference");
+    tracing::debug!(
+        seconds = t_start.elapsed().as_secs_f64(),
+        "common average reference"
+    );
     // 3–6. Per channel: notch, analytic Gaussian bands, mean amplitude, resample to frames.
     let mut real_planner = RealFftPlanner::<f32>::new();
     let rfft = real_planner.plan_fft_forward(n4);
@@ -286,7 +313,10 @@ pub fn offline_high_gamma(
             out[[t, c]] = v;
         }
     }
-    tracing::debug!(seconds = t_start.elapsed().as_secs_f64(), "bands and frames");
+    tracing::debug!(
+        seconds = t_start.elapsed().as_secs_f64(),
+        "bands and frames"
+    );
     if let Some(slice) = out.as_slice_mut() {
         zscore_columns(slice, n_ch);
     }
@@ -362,11 +392,18 @@ fn band_kernels(n: usize, cfg: &OfflineHgConfig) -> Vec<BandKernel> {
             let gains = (first..=stop)
                 .map(|k| {
                     let f = k as f64 * rate / n as f64;
-                    let h = if k == 0 || (n % 2 == 0 && k == last) { 1.0 } else { 2.0 };
+                    let h = if k == 0 || (n.is_multiple_of(2) && k == last) {
+                        1.0
+                    } else {
+                        2.0
+                    };
                     (h * (-(f - b.cf_hz).powi(2) / (2.0 * b.sd_hz * b.sd_hz)).exp()) as f32
                 })
                 .collect();
-            BandKernel { first_bin: first, gains }
+            BandKernel {
+                first_bin: first,
+                gains,
+            }
         })
         .collect()
 }
@@ -378,11 +415,18 @@ mod tests {
     #[test]
     fn chang_bank_matches_the_spec_table() {
         let bands = chang_bands(70.0, 150.0);
-        let cfs = [71.9854, 79.4783, 87.7512, 96.8851, 106.9699, 118.1043, 130.3977, 143.9708];
-        let sds = [3.3089, 3.4769, 3.6533, 3.8388, 4.0336, 4.2384, 4.4535, 4.6795];
+        let cfs = [
+            71.9854, 79.4783, 87.7512, 96.8851, 106.9699, 118.1043, 130.3977, 143.9708,
+        ];
+        let sds = [
+            3.3089, 3.4769, 3.6533, 3.8388, 4.0336, 4.2384, 4.4535, 4.6795,
+        ];
         assert_eq!(bands.len(), 8);
         for (b, (cf, sd)) in bands.iter().zip(cfs.iter().zip(sds)) {
-            assert!((b.cf_hz - cf).abs() < 1e-3 && (b.sd_hz - sd).abs() < 1e-3, "{b:?}");
+            assert!(
+                (b.cf_hz - cf).abs() < 1e-3 && (b.sd_hz - sd).abs() < 1e-3,
+                "{b:?}"
+            );
         }
     }
 
@@ -394,7 +438,9 @@ mod tests {
         let mut seed = 3u64;
         for t in 0..n {
             for c in 0..3 {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 data[[t, c]] = ((seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.1;
             }
             // A 100 Hz burst on channel 1 between 1.5 and 2.5 s.
@@ -402,18 +448,34 @@ mod tests {
                 data[[t, 1]] += (2.0 * std::f32::consts::PI * 100.0 * t as f32 / rate as f32).sin();
             }
         }
-        let cfg = OfflineHgConfig { car: CarMode::None, ..Default::default() };
-        let hg = offline_high_gamma(data.view(), rate, &[true, true, false], &cfg, &mut |_, _| {}).unwrap();
+        let cfg = OfflineHgConfig {
+            car: CarMode::None,
+            ..Default::default()
+        };
+        let hg = offline_high_gamma(
+            data.view(),
+            rate,
+            &[true, true, false],
+            &cfg,
+            &mut |_, _| {},
+        )
+        .unwrap();
         assert_eq!(hg.dim(), (400, 3));
         let inside: f32 = (170..230).map(|t| hg[[t, 1]]).sum::<f32>() / 60.0;
         let outside: f32 = (20..120).map(|t| hg[[t, 1]]).sum::<f32>() / 100.0;
-        assert!(inside > 0.8 && outside < -0.5, "inside {inside} outside {outside}");
+        assert!(
+            inside > 0.8 && outside < -0.5,
+            "inside {inside} outside {outside}"
+        );
         assert!(hg.column(2).iter().all(|v| v.is_nan()));
     }
 
     #[test]
     fn bad_settings_name_the_field() {
-        let cfg = OfflineHgConfig { frame_rate_hz: 1000.0, ..Default::default() };
+        let cfg = OfflineHgConfig {
+            frame_rate_hz: 1000.0,
+            ..Default::default()
+        };
         let e = cfg.validate(3051.7578125).unwrap_err().to_string();
         assert!(e.contains("frame_rate_hz"), "{e}");
     }
