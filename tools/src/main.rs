@@ -4,6 +4,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod hg;
+mod plots;
 mod responsive;
 mod simulate;
 

@@ -23,6 +23,12 @@ pub struct ResponsiveArgs {
     /// Family-wise significance level; each channel is tested at alpha / channels.
     #[arg(long, default_value_t = 0.01)]
     pub alpha: f64,
+    /// Also draw a PNG: the electrode grid coloured by −t and the trial-averaged high gamma.
+    #[arg(long, value_name = "PNG")]
+    pub plot: Option<PathBuf>,
+    /// Columns of the electrode grid for --plot (channels fill it row by row).
+    #[arg(long, default_value_t = 8)]
+    pub grid_cols: usize,
 }
 
 /// Reads onset times (seconds) from the first column of a CSV; a non-numeric first line is a header.
@@ -90,6 +96,16 @@ pub fn run(args: &ResponsiveArgs) -> Result<()> {
     }
     w.flush()
         .with_context(|| format!("cannot write {}", args.out.display()))?;
+    if let Some(png) = &args.plot {
+        crate::plots::responsive_figure(
+            png,
+            hg.view(),
+            &onsets,
+            args.frame_rate_hz,
+            &tests,
+            args.grid_cols,
+        )?;
+    }
     let responsive: Vec<usize> = tests
         .iter()
         .filter(|t| t.responsive)

@@ -82,8 +82,15 @@ fn simulate_hg_responsive_round_trip() {
         p(&d.join("onsets.csv")),
         "--out",
         p(&csv),
+        "--plot",
+        p(&d.join("responsive.png")),
     ]));
     assert!(stdout.contains("channels responsive"), "{stdout}");
+    let png = std::fs::read(d.join("responsive.png")).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "the figure is a real PNG"
+    );
     let text = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(text.lines().next(), Some("channel,t,p,responsive"));
     assert_eq!(text.lines().count(), 33);
