@@ -6,6 +6,7 @@ pub mod block;
 pub mod channels;
 pub mod config;
 pub mod dsp;
+pub mod logging;
 pub mod npyio;
 pub mod pipeline;
 pub mod source;

@@ -31,12 +31,7 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    neurovox::logging::init(&cli.log);
     let result: Result<()> = match &cli.command {
         Command::Simulate(a) => simulate::run(a),
         Command::Hg(a) => hg::run(a),
