@@ -2,7 +2,7 @@
 //!
 //! Every error names the file and, for shape problems, the shape found.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, ShapeBuilder};
 use ndarray_npy::{ReadNpyError, ReadNpyExt, ViewNpyExt, WriteNpyExt};
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
@@ -74,6 +74,45 @@ pub fn read_matrix_f32(path: &Path, min_rows: usize) -> Result<Array2<f32>, NpyE
         None => read_general(path)?,
     };
     check_shape(path, arr, min_rows)
+}
+
+/// Like [`read_matrix_f32`], but the result is stored channel-major (Fortran order): shape
+/// `[samples, channels]`, each channel contiguous. Whole-record per-channel processing (offline
+/// high gamma) then reads channels in place; this saves a full copy of the record.
+pub fn read_matrix_f32_channel_major(path: &Path, min_rows: usize) -> Result<Array2<f32>, NpyError> {
+    let bytes = std::fs::read(path).map_err(|source| NpyError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    let arr = match ArrayView2::<f32>::view_npy(&bytes) {
+        Ok(v) => Some(to_channel_major(v)),
+        Err(_) => ArrayView2::<f64>::view_npy(&bytes)
+            .ok()
+            .map(|v| to_channel_major(v.mapv(|x| x as f32).view())),
+    };
+    drop(bytes);
+    let arr = match arr {
+        Some(a) => a,
+        None => to_channel_major(read_general(path)?.view()),
+    };
+    check_shape(path, arr, min_rows)
+}
+
+/// Copies `[rows, cols]` into Fortran order, in cache-sized tiles.
+fn to_channel_major(v: ArrayView2<f32>) -> Array2<f32> {
+    const TILE: usize = 64;
+    let (rows, cols) = v.dim();
+    let mut out = Array2::<f32>::zeros((rows, cols).f());
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    out[[r, c]] = v[[r, c]];
+                }
+            }
+        }
+    }
+    out
 }
 
 fn read_general(path: &Path) -> Result<Array2<f32>, NpyError> {

@@ -103,7 +103,11 @@ pub fn good_mask(spec: &str, data: ndarray::ArrayView2<f32>) -> Result<Vec<bool>
 /// Runs the command.
 pub fn run(args: &HgArgs) -> Result<()> {
     let t0 = Instant::now();
-    let data = npyio::read_matrix_f32(&args.input, 2)?;
+    let data = if args.causal {
+        npyio::read_matrix_f32(&args.input, 2)?
+    } else {
+        npyio::read_matrix_f32_channel_major(&args.input, 2)?
+    };
     let good = good_mask(&args.bad, data.view())?;
     let hg = if args.causal {
         causal(args, &data, &good)?

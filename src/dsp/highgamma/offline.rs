@@ -11,7 +11,7 @@
 
 use crate::dsp::car::{CarMode, trim_count, trimmed_mean};
 use crate::dsp::resample::FftResampler;
-use crate::dsp::stats::zscore_columns;
+use crate::dsp::stats::mean_std;
 use ndarray::{Array2, ArrayView2};
 use realfft::RealFftPlanner;
 use rustfft::FftPlanner;
@@ -196,8 +196,16 @@ pub fn offline_high_gamma(
 
     // 1. Resample to the intermediate rate, two channels per complex FFT; channel-major result.
     let t_start = std::time::Instant::now();
-    let contiguous = data.as_standard_layout();
-    let by_channel = transpose(contiguous.as_slice().unwrap_or(&[]), n_in, n_ch);
+    // Channel-major input is used in place (see `npyio::read_matrix_f32_channel_major`).
+    let transposed;
+    let by_channel: &[f32] = match data.t().to_slice() {
+        Some(s) => s,
+        None => {
+            let contiguous = data.as_standard_layout();
+            transposed = transpose(contiguous.as_slice().unwrap_or(&[]), n_in, n_ch);
+            &transposed
+        }
+    };
     let mut x4 = vec![0.0f32; n_ch * n4];
     let mut resampler = FftResampler::new(n_in, n4);
     let mut packed = vec![Complex::<f32>::default(); n_in];
@@ -225,7 +233,6 @@ pub fn offline_high_gamma(
         done += 1;
         progress(done, total_steps);
     }
-    drop(by_channel);
     tracing::debug!(
         seconds = t_start.elapsed().as_secs_f64(),
         "resampled to the intermediate rate"
@@ -309,20 +316,16 @@ pub fn offline_high_gamma(
             *h *= amp_scale;
         }
         final_resampler.process(&hg4, &mut frames);
+        let (mean, std) = mean_std(frames[..n_out].iter().map(|&v| v as f64));
+        let inv = if std > 0.0 { 1.0 / std } else { 0.0 };
         for (t, &v) in frames[..n_out].iter().enumerate() {
-            out[[t, c]] = v;
+            out[[t, c]] = ((v as f64 - mean) * inv) as f32;
         }
     }
     tracing::debug!(
         seconds = t_start.elapsed().as_secs_f64(),
         "bands and frames"
     );
-    if let Some(slice) = out.as_slice_mut() {
-        zscore_columns(slice, n_ch);
-    }
-    for c in (0..n_ch).filter(|&c| !good[c]) {
-        out.column_mut(c).fill(f32::NAN);
-    }
     Ok(out)
 }
 
