@@ -98,6 +98,38 @@ fn main() {
                 ..Default::default()
             },
         ),
+        (
+            "gauss8_30ms",
+            StreamingHgConfig {
+                design: HgDesign::Gauss8,
+                gauss8_delay_ms: 30.0,
+                ..Default::default()
+            },
+        ),
+        (
+            "gauss8_36ms",
+            StreamingHgConfig {
+                design: HgDesign::Gauss8,
+                gauss8_delay_ms: 36.0,
+                ..Default::default()
+            },
+        ),
+        (
+            "gauss8_42ms",
+            StreamingHgConfig {
+                design: HgDesign::Gauss8,
+                gauss8_delay_ms: 42.0,
+                ..Default::default()
+            },
+        ),
+        (
+            "gauss8_48ms",
+            StreamingHgConfig {
+                design: HgDesign::Gauss8,
+                gauss8_delay_ms: 48.0,
+                ..Default::default()
+            },
+        ),
     ];
     for (name, hg_cfg) in variants {
         let mut hg = StreamingHighGamma::new(&hg_cfg, n_ch, cfg.rate_hz).expect("valid design");
@@ -137,9 +169,9 @@ fn main() {
         }
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
         let min = r_resp.iter().cloned().fold(f64::INFINITY, f64::min);
-        // Streaming frame k ends at ~(k+1)/fr s while reference frame k is centred at k/fr s.
+        // Streaming frame k + L ends at ~(k + L + 1)/fr s while reference frame k is centred at k/fr s.
         let lag_ms =
-            lags.iter().map(|&l| l as f64 - 1.0).sum::<f64>() / lags.len().max(1) as f64 * 10.0;
+            lags.iter().map(|&l| l as f64 + 1.0).sum::<f64>() / lags.len().max(1) as f64 * 10.0;
         println!(
             "{{\"design\":\"{name}\",\"delay_ms\":{:.1},\"best_lag_ms\":{lag_ms:.1},\"r_responsive_mean\":{:.3},\"r_responsive_min\":{min:.3},\"r_all_good_mean\":{:.3},\"responsive_channels\":{}}}",
             hg.algorithmic_delay_ms(),

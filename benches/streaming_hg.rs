@@ -18,10 +18,11 @@ use neurovox::dsp::highgamma::streaming::{HgDesign, StreamingHgConfig, Streaming
 /// Samples per chunk: 8 ms at 3051.76 Hz, a typical LSL/TDT chunk.
 const CHUNK_SAMPLES: usize = 25;
 const CHANNEL_COUNTS: [usize; 2] = [256, 1024];
-const DESIGNS: [(HgDesign, &str); 3] = [
+const DESIGNS: [(HgDesign, &str); 4] = [
     (HgDesign::Broad, "broad"),
     (HgDesign::Demod, "demod"),
     (HgDesign::Bank8, "bank8"),
+    (HgDesign::Gauss8, "gauss8"),
 ];
 
 fn signal(channels: usize, seconds: f64) -> Vec<f32> {

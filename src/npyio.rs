@@ -79,7 +79,10 @@ pub fn read_matrix_f32(path: &Path, min_rows: usize) -> Result<Array2<f32>, NpyE
 /// Like [`read_matrix_f32`], but the result is stored channel-major (Fortran order): shape
 /// `[samples, channels]`, each channel contiguous. Whole-record per-channel processing (offline
 /// high gamma) then reads channels in place; this saves a full copy of the record.
-pub fn read_matrix_f32_channel_major(path: &Path, min_rows: usize) -> Result<Array2<f32>, NpyError> {
+pub fn read_matrix_f32_channel_major(
+    path: &Path,
+    min_rows: usize,
+) -> Result<Array2<f32>, NpyError> {
     let bytes = std::fs::read(path).map_err(|source| NpyError::Open {
         path: path.to_owned(),
         source,

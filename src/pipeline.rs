@@ -5,8 +5,9 @@
 //!   Source::next_block                                               InputGuard → StreamingHighGamma
 //!                                                                     → ResponsiveChannelDetector
 //! ```
-//! Acquisition never blocks on the DSP: when the raw queue is full the newest block is dropped
-//! and counted, and the guard then sees (and fills) the gap in the sample index.
+//! A real-time source never blocks on the DSP: when the raw queue is full the newest block is
+//! dropped and counted, and the guard then sees (and fills) the gap in the sample index. A source
+//! without its own clock (fast simulation or replay) waits instead, so nothing is dropped.
 
 use crate::block::SampleBlock;
 use crate::channels::online::{DetectorStats, ResponsiveChannelDetector, ResponsiveSet};
@@ -124,6 +125,7 @@ pub fn run(
     let mut detector =
         ResponsiveChannelDetector::new(n_ch, frame_rate, cfg.responsive.alpha, delay_frames);
 
+    let realtime = source.is_realtime();
     let (tx, rx) = bounded::<RawMessage>(cfg.run.raw_queue_blocks);
     let dropped = Arc::new(AtomicU64::new(0));
     let delivered = Arc::new(AtomicU64::new(0));
@@ -140,7 +142,15 @@ pub fn run(
                 };
                 acq_delivered.fetch_add(1, Ordering::Relaxed);
                 let markers = source.markers().to_vec();
-                match tx.try_send(RawMessage { block, markers }) {
+                let msg = RawMessage { block, markers };
+                if !realtime {
+                    // Policy for sources without their own clock: backpressure, nothing dropped.
+                    if tx.send(msg).is_err() {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                match tx.try_send(msg) {
                     Ok(()) => {}
                     // Policy: drop the newest block; the guard fills the index gap downstream.
                     Err(TrySendError::Full(_)) => {

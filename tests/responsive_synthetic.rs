@@ -83,7 +83,6 @@ fn the_daemon_pipeline_finds_them_online() {
         ..Default::default()
     };
     cfg.run.summary_interval_s = 0.0;
-    cfg.run.raw_queue_blocks = 1 << 20; // run as fast as possible without dropping
     let source = SyntheticSource::new(&cfg.synthetic).unwrap();
     let truth = source.generator().truth_until(cfg.synthetic.duration_s);
     let summary = neurovox::pipeline::run(

@@ -35,7 +35,12 @@ fn processing_chunks_does_not_allocate() {
     data[5 * channels + 3] = f32::NAN;
     let mut good = vec![true; channels];
     good[7] = false;
-    for design in [HgDesign::Broad, HgDesign::Bank8, HgDesign::Demod] {
+    for design in [
+        HgDesign::Broad,
+        HgDesign::Bank8,
+        HgDesign::Demod,
+        HgDesign::Gauss8,
+    ] {
         for frame_rate_hz in [100.0, 125.0] {
             let cfg = StreamingHgConfig {
                 design,

@@ -24,6 +24,12 @@ pub trait Source: Send {
     fn rate_hz(&self) -> f64;
     /// Next block of samples; blocks until one is available.
     fn next_block(&mut self) -> Result<SampleBlock, SourceError>;
+    /// Whether the source runs on its own clock (live hardware, paced replay). A source that is
+    /// not real time (fast replay, unpaced simulation) waits for the pipeline instead of being
+    /// dropped when the raw queue is full.
+    fn is_realtime(&self) -> bool {
+        true
+    }
     /// Speech-onset markers (source sample indices) that arrived with the last block.
     fn markers(&self) -> &[u64] {
         &[]

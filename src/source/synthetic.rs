@@ -1152,6 +1152,10 @@ impl Source for SyntheticSource {
         &self.markers
     }
 
+    fn is_realtime(&self) -> bool {
+        self.realtime
+    }
+
     fn rate_hz(&self) -> f64 {
         self.generator.rate_hz()
     }

@@ -10,6 +10,7 @@
 //! | [`HgDesign::Broad`] | Butterworth HP 2 @ `band_low_hz` + LP 2 @ `band_high_hz` | `sqrt(2 · smooth(x²))` | Bessel 2 @ 25 Hz (on power) |
 //! | [`HgDesign::Demod`] | Butterworth HP 2 @ `band_low_hz`, then ×e^{-jωn} at the band centre, Butterworth LP 4 @ half the band width | `2·abs(z)` | Bessel 2 @ 25 Hz |
 //! | [`HgDesign::Bank8`] | the Chang Gaussian bands with `band_low_hz ≤ cf ≤ band_high_hz`, each ×e^{-jω_b n} and Butterworth LP 2 @ 1.1774·sd·`bank_bandwidth_scale` (the Gaussian's -3 dB point) | mean of `2·abs(z_b)` | none |
+//! | [`HgDesign::Gauss8`] | Butterworth HP 2 @ 60 Hz, the Chang bands each ×e^{-jω_b n}, box-averaged over 8 samples, then a causal Gaussian FIR of the band's own time width (σ_t = 1/(2π·sd)), truncated at lag 0 and ramped so its centroid is `gauss8_delay_ms` | mean of `2·abs(z_b)` at frame instants | the FIR itself |
 //!
 //! Every path is calibrated so that a steady tone of amplitude A at the band centre reads A.
 //!
@@ -45,6 +46,10 @@ pub enum HgDesign {
     Bank8,
     /// Complex demodulation at the band centre with a Butterworth low-pass of half the band width.
     Demod,
+    /// The 8 Chang bands, each demodulated and smoothed by a causal, truncated Gaussian kernel
+    /// matched to the band's own width (the reference's smoothing, delayed by `gauss8_delay_ms`):
+    /// the best fidelity per millisecond of delay (see BENCHMARKS.md).
+    Gauss8,
 }
 
 /// Smoothing cut-off used when `envelope_lp_hz` is absent, for designs that smooth by default.
@@ -75,6 +80,9 @@ pub struct StreamingHgConfig {
     pub envelope_lp_hz: Option<f64>,
     /// `bank8` only: multiplies every band's low-pass cut-off; above 1 trades fidelity for delay.
     pub bank_bandwidth_scale: f64,
+    /// `gauss8` only: centroid in ms of each band's causal smoothing kernel (its envelope delay);
+    /// longer is closer to the offline reference, shorter is faster.
+    pub gauss8_delay_ms: f64,
     /// Whether frames are z-scored; `false` emits the calibrated envelope (tone of amplitude A → A).
     pub zscore: bool,
     /// Seconds of frames over which a plain mean and standard deviation are accumulated first.
@@ -86,7 +94,8 @@ pub struct StreamingHgConfig {
 impl Default for StreamingHgConfig {
     fn default() -> Self {
         Self {
-            design: HgDesign::Broad,
+            // The lowest-delay design with r ≥ 0.9 against the offline reference (BENCHMARKS.md).
+            design: HgDesign::Gauss8,
             frame_rate_hz: 100.0,
             line_hz: 60.0,
             notch_harmonics: 3,
@@ -96,6 +105,7 @@ impl Default for StreamingHgConfig {
             band_high_hz: 150.0,
             envelope_lp_hz: None,
             bank_bandwidth_scale: 1.0,
+            gauss8_delay_ms: GAUSS8_DEFAULT_DELAY_MS,
             zscore: true,
             zscore_baseline_s: 10.0,
             zscore_tau_s: 120.0,
@@ -184,6 +194,13 @@ impl StreamingHgConfig {
         }
         if let Some(f) = self.envelope_lp_hz {
             positive("envelope_lp_hz", f)?;
+            if self.design == HgDesign::Gauss8 {
+                return Err(invalid(
+                    "envelope_lp_hz",
+                    f,
+                    "unset with design = \"gauss8\" (its kernel is the smoothing)",
+                ));
+            }
             if f >= nyquist / 2.0 {
                 return Err(invalid(
                     "envelope_lp_hz",
@@ -193,7 +210,14 @@ impl StreamingHgConfig {
             }
         }
         positive("bank_bandwidth_scale", self.bank_bandwidth_scale)?;
-        if self.design == HgDesign::Bank8 {
+        if !(self.gauss8_delay_ms.is_finite() && (10.0..=200.0).contains(&self.gauss8_delay_ms)) {
+            return Err(invalid(
+                "gauss8_delay_ms",
+                self.gauss8_delay_ms,
+                "in [10, 200] ms",
+            ));
+        }
+        if matches!(self.design, HgDesign::Bank8 | HgDesign::Gauss8) {
             let bands = chang_bands(self.band_low_hz, self.band_high_hz);
             if bands.is_empty() {
                 return Err(invalid(
@@ -229,11 +253,22 @@ impl StreamingHgConfig {
     pub fn effective_envelope_lp_hz(&self) -> Option<f64> {
         match (self.envelope_lp_hz, self.design) {
             (Some(f), _) => Some(f),
-            (None, HgDesign::Bank8) => None,
+            (None, HgDesign::Bank8 | HgDesign::Gauss8) => None,
             (None, HgDesign::Broad | HgDesign::Demod) => Some(DEFAULT_ENVELOPE_LP_HZ),
         }
     }
 }
+
+/// Default centroid of the `gauss8` smoothing kernels: the shortest with r ≥ 0.9 on the
+/// fidelity bench (benches/hg_fidelity.rs).
+pub const GAUSS8_DEFAULT_DELAY_MS: f64 = 42.0;
+
+/// Decimation factor of the `gauss8` design's box-averaged baseband (≈ 381 Hz at 3051.76 Hz).
+const GAUSS8_DECIMATION: u64 = 8;
+
+/// Cut-off of the `gauss8` design's high-pass, which keeps ECoG's strong low frequencies out of
+/// the baseband (the narrow kernels alone leak them through their side lobes).
+const GAUSS8_HIGHPASS_HZ: f64 = 60.0;
 
 /// A Gaussian's -3 dB half-width in units of its standard deviation: sqrt(2 ln 2).
 const GAUSS_3DB_PER_SD: f64 = 1.177_410_022_515_474_6;
@@ -318,6 +353,251 @@ enum EnvelopePath {
     },
     /// One demodulator per band, amplitudes averaged (weights folded into the gains).
     Bank { bands: Vec<Demodulator> },
+    /// High-pass, then per band: demodulation, box-averaged decimation and a causal Gaussian FIR
+    /// evaluated only at frame instants.
+    Gauss(Box<GaussBank>),
+}
+
+/// State of the `gauss8` design.
+///
+/// Per band, the demodulated signal is averaged over blocks of `GAUSS8_DECIMATION` samples on
+/// the absolute index grid; the last `taps` block means sit in a ring. At a frame instant the
+/// amplitude of the kernel-weighted sum of the ring is taken; the weights depend on how far the
+/// frame instant lies past the last complete block (`delta`), so they are tabulated per delta.
+#[derive(Debug, Clone)]
+struct GaussBank {
+    highpass: LaneCascade,
+    /// Oscillator frequency over sample rate, per band.
+    cycles: Vec<f64>,
+    /// Amplitude gain per band (calibration and the 1/8 average folded in).
+    gains: Vec<f64>,
+    /// Running block sums, `[band][I lanes | Q lanes]`.
+    acc: Vec<f64>,
+    /// Ring of block means, `[band][tap][I lanes | Q lanes]`.
+    ring: Vec<f64>,
+    /// Kernel weights, `[delta][band][tap]`, tap 0 = newest block.
+    weights: Vec<f64>,
+    taps: usize,
+    /// Kernel-weighted sum of one band at a frame instant, `[I lanes | Q lanes]`.
+    sum: Vec<f64>,
+    /// Ring slot of the newest block.
+    newest: usize,
+    n: usize,
+}
+
+impl GaussBank {
+    fn new(
+        bands: &[(f64, f64)],
+        centre_hz: f64,
+        delay_s: f64,
+        fs: f64,
+        pre: &[Biquad],
+        highpass: Vec<Biquad>,
+        n: usize,
+    ) -> (Self, f64) {
+        let m = GAUSS8_DECIMATION as usize;
+        let nb = bands.len();
+        // Centre of the kernel 4 ms before its centroid: the truncation at lag 0 is then pulled
+        // back to the requested centroid by a linear ramp (found to fit the reference best).
+        let centre_s = delay_s - 0.004;
+        let mut kernels = Vec::with_capacity(nb);
+        let mut taps = 1usize;
+        for &(_, sd) in bands {
+            let sigma = 1.0 / (std::f64::consts::TAU * sd);
+            let k = ramped_gaussian(centre_s, sigma, delay_s);
+            // Keep taps up to where the kernel has decayed to 1e-6 of its peak.
+            let mut end = centre_s;
+            while k.at(end) > 1e-6 {
+                end += 1e-4;
+            }
+            taps = taps.max((end * fs / m as f64).ceil() as usize + 1);
+            kernels.push(k);
+        }
+        let mut weights = vec![0.0; m * nb * taps];
+        let mut centroid_sum = 0.0;
+        for delta in 0..m {
+            for (b, k) in kernels.iter().enumerate() {
+                let row = &mut weights[(delta * nb + b) * taps..(delta * nb + b + 1) * taps];
+                let lag = |j: usize| (delta as f64 + (m as f64 - 1.0) / 2.0 + (m * j) as f64) / fs;
+                for (j, w) in row.iter_mut().enumerate() {
+                    *w = k.at(lag(j));
+                }
+                let total: f64 = row.iter().sum();
+                let centroid: f64 =
+                    row.iter().enumerate().map(|(j, w)| w * lag(j)).sum::<f64>() / total;
+                centroid_sum += centroid;
+                row.iter_mut().for_each(|w| *w /= total);
+            }
+        }
+        let mut all = pre.to_vec();
+        all.extend_from_slice(&highpass);
+        let delay = centroid_sum / (m * nb) as f64 + cascade_group_delay_s(&all, centre_hz, fs);
+        let gains = vec![1.0 / nb as f64; nb];
+        let bank = Self {
+            highpass: LaneCascade::new(highpass, n),
+            cycles: bands.iter().map(|&(cf, _)| cf / fs).collect(),
+            gains,
+            acc: vec![0.0; nb * 2 * n],
+            ring: vec![0.0; nb * taps * 2 * n],
+            weights,
+            taps,
+            sum: vec![0.0; 2 * n],
+            newest: 0,
+            n,
+        };
+        let mut bank = bank;
+        bank.calibrate(centre_hz, fs, cascade_magnitude(pre, centre_hz, fs));
+        (bank, delay)
+    }
+
+    /// Scales the gains so that a steady tone at `centre_hz` reads its amplitude, measured by
+    /// running a one-lane copy of the bank over 2 s of that tone. Measuring (rather than
+    /// computing the response) accounts for the tone's image at −(centre + cf), which the box
+    /// average only partly rejects and which beats with the wanted component.
+    fn calibrate(&mut self, centre_hz: f64, fs: f64, pre_gain: f64) {
+        let mut probe = Self {
+            highpass: LaneCascade::new(self.highpass.sections().to_vec(), 1),
+            acc: vec![0.0; self.cycles.len() * 2],
+            ring: vec![0.0; self.cycles.len() * self.taps * 2],
+            sum: vec![0.0; 2],
+            n: 1,
+            ..self.clone()
+        };
+        let n = (2.0 * fs) as u64;
+        let (mut sum, mut count) = (0.0, 0usize);
+        let mut env = [0.0f64];
+        for index in 0..n {
+            let mut x = [pre_gain * (TAU * centre_hz * index as f64 / fs).cos()];
+            probe.step(index, &mut x);
+            if index >= n / 2 {
+                probe.envelope(index, &mut env);
+                sum += env[0];
+                count += 1;
+            }
+        }
+        let mean = sum / count.max(1) as f64;
+        if mean > 0.0 && mean.is_finite() {
+            self.gains.iter_mut().for_each(|g| *g /= mean);
+        }
+    }
+
+    /// Mixes one sample down in every band and closes a block when the index ends one.
+    #[inline]
+    fn step(&mut self, index: u64, x: &mut [f64]) {
+        self.highpass.process(x);
+        let n = self.n;
+        let m = GAUSS8_DECIMATION;
+        let closes = index % m == m - 1;
+        if closes {
+            self.newest = (self.newest + 1) % self.taps;
+        }
+        for (b, &cycles) in self.cycles.iter().enumerate() {
+            // The phase is a pure function of the sample index so chunking cannot change it.
+            let (sin, cos) = ((index as f64 * cycles).fract() * TAU).sin_cos();
+            let acc = &mut self.acc[b * 2 * n..(b + 1) * 2 * n];
+            let (ai, aq) = acc.split_at_mut(n);
+            for ((i, q), &v) in ai.iter_mut().zip(aq.iter_mut()).zip(x.iter()) {
+                *i += v * cos;
+                *q -= v * sin;
+            }
+            if closes {
+                let slot = (b * self.taps + self.newest) * 2 * n;
+                let dst = &mut self.ring[slot..slot + 2 * n];
+                let scale = 1.0 / m as f64;
+                for (d, a) in dst.iter_mut().zip(acc.iter_mut()) {
+                    *d = *a * scale;
+                    *a = 0.0;
+                }
+            }
+        }
+    }
+
+    /// Writes the band-averaged amplitude at a frame instant `index` into `env`.
+    fn envelope(&mut self, index: u64, env: &mut [f64]) {
+        let n = self.n;
+        let m = GAUSS8_DECIMATION;
+        let nb = self.cycles.len();
+        let delta = ((index + 1) % m) as usize;
+        env.fill(0.0);
+        for b in 0..nb {
+            let w = &self.weights[(delta * nb + b) * self.taps..(delta * nb + b + 1) * self.taps];
+            // Taps outside, lanes inside: the inner loop runs over contiguous I/Q lanes.
+            self.sum.fill(0.0);
+            for (j, &wt) in w.iter().enumerate() {
+                let slot = (b * self.taps + (self.newest + self.taps - j) % self.taps) * 2 * n;
+                for (acc, &v) in self.sum.iter_mut().zip(&self.ring[slot..slot + 2 * n]) {
+                    *acc += wt * v;
+                }
+            }
+            let g = self.gains[b];
+            let (re, im) = self.sum.split_at(n);
+            for ((e, &r), &i) in env.iter_mut().zip(re).zip(im) {
+                *e += g * (r * r + i * i).sqrt();
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        self.highpass.reset();
+        self.acc.fill(0.0);
+        self.ring.fill(0.0);
+        self.newest = 0;
+    }
+}
+
+/// A Gaussian centred on `centre_s` with width `sigma_s`, cut at lag 0, plus a linear ramp
+/// `lambda·(centroid_s − t)` (clipped at 0) chosen so that the kernel's centroid is `centroid_s`.
+struct RampedGaussian {
+    centre: f64,
+    sigma: f64,
+    lambda: f64,
+    target: f64,
+}
+
+impl RampedGaussian {
+    fn at(&self, t: f64) -> f64 {
+        if t < 0.0 {
+            return 0.0;
+        }
+        ((-0.5 * ((t - self.centre) / self.sigma).powi(2)).exp() + self.lambda * (self.target - t))
+            .max(0.0)
+    }
+
+    fn centroid(&self) -> f64 {
+        let dt = 1e-4;
+        let (mut s, mut st) = (0.0, 0.0);
+        let mut t = 0.0;
+        while t < self.centre + 6.0 * self.sigma {
+            let k = self.at(t);
+            s += k;
+            st += k * t;
+            t += dt;
+        }
+        st / s
+    }
+}
+
+fn ramped_gaussian(centre: f64, sigma: f64, target: f64) -> RampedGaussian {
+    let mut k = RampedGaussian {
+        centre,
+        sigma,
+        lambda: 0.0,
+        target,
+    };
+    if k.centroid() <= target {
+        return k;
+    }
+    // The centroid falls monotonically as the ramp steepens: bisect for the target.
+    let (mut lo, mut hi) = (0.0, 1e3);
+    for _ in 0..60 {
+        k.lambda = 0.5 * (lo + hi);
+        if k.centroid() > target {
+            lo = k.lambda;
+        } else {
+            hi = k.lambda;
+        }
+    }
+    k
 }
 
 /// Running per-channel z-score: plain mean/variance over a baseline, then exponential.
@@ -524,6 +804,19 @@ impl StreamingHighGamma {
                 }
                 (EnvelopePath::Bank { bands: demods }, delay)
             }
+            HgDesign::Gauss8 => {
+                let bands = chang_bands(cfg.band_low_hz, cfg.band_high_hz);
+                let (bank, delay) = GaussBank::new(
+                    &bands,
+                    centre,
+                    cfg.gauss8_delay_ms / 1e3,
+                    fs,
+                    &notch,
+                    butterworth_highpass(2, GAUSS8_HIGHPASS_HZ, fs),
+                    n_channels,
+                );
+                (EnvelopePath::Gauss(Box::new(bank)), delay)
+            }
         };
 
         Ok(Self {
@@ -662,6 +955,7 @@ impl StreamingHighGamma {
                     band.step(index, &self.lanes, &mut self.iq, &mut self.env, true);
                 }
             }
+            EnvelopePath::Gauss(bank) => bank.step(index, &mut self.lanes),
         }
         if let Some(s) = &mut self.smoother {
             s.process(&mut self.env);
@@ -670,6 +964,9 @@ impl StreamingHighGamma {
 
     /// Reads the envelope at a frame instant, z-scores it and hands the frame to `emit`.
     fn emit_frame(&mut self, emit: &mut dyn FnMut(FrameStamp, &[f32])) {
+        if let EnvelopePath::Gauss(bank) = &mut self.path {
+            bank.envelope(self.next_frame_sample, &mut self.env);
+        }
         let is_power = matches!(self.path, EnvelopePath::Broad { .. });
         for (c, (out, &e)) in self.frame.iter_mut().zip(&self.env).enumerate() {
             // Smoothing can undershoot slightly below zero; an envelope is never negative.
@@ -701,7 +998,9 @@ impl StreamingHighGamma {
     /// - `broad`: notches + band-pass at fc, plus the smoothing low-pass at DC;
     /// - `demod`: notches + high-pass at fc, the baseband low-pass at DC, the smoothing at DC;
     /// - `bank8`: notches at fc, plus the mean over bands of each band's low-pass at DC, plus
-    ///   the smoothing at DC when configured.
+    ///   the smoothing at DC when configured;
+    /// - `gauss8`: notches + high-pass at fc, plus the mean over bands and frame phases of the
+    ///   FIR kernel's centroid (block centres included), ≈ `gauss8_delay_ms`.
     ///
     /// Caveat: a causal notch delays the energy close to its frequency, whatever its width (by
     /// about 0.5 s × the fraction of the path's power per Hz there). The bank's 118 Hz band sits
@@ -749,6 +1048,7 @@ impl StreamingHighGamma {
                 demod.lowpass.reset();
             }
             EnvelopePath::Bank { bands } => bands.iter_mut().for_each(|b| b.lowpass.reset()),
+            EnvelopePath::Gauss(bank) => bank.reset(),
         }
         if let Some(s) = &mut self.smoother {
             s.reset();
@@ -769,7 +1069,12 @@ mod tests {
     use proptest::prelude::*;
 
     const FS: f64 = TDT_RATE_HZ;
-    const DESIGNS: [HgDesign; 3] = [HgDesign::Broad, HgDesign::Bank8, HgDesign::Demod];
+    const DESIGNS: [HgDesign; 4] = [
+        HgDesign::Broad,
+        HgDesign::Bank8,
+        HgDesign::Demod,
+        HgDesign::Gauss8,
+    ];
 
     fn cfg(design: HgDesign) -> StreamingHgConfig {
         StreamingHgConfig {
@@ -1090,15 +1395,17 @@ mod tests {
                     .map(|(i, &(cf, _))| (TAU * cf * t + 1.7 * i as f64).cos())
                     .sum::<f64>()
             };
-            let (measured, analytic) = measured_delay_ms(HgDesign::Bank8, fr, &carrier, 0);
-            println!(
-                "Bank8 @ {fr} Hz (no notch): measured {measured:.2} ms, analytic {analytic:.2} ms"
-            );
-            // Neighbouring bands leak into each other with their own delays: allow one frame.
-            assert!(
-                (measured - analytic).abs() < 1e3 / fr,
-                "Bank8 @ {fr} Hz: measured {measured:.2} ms, analytic {analytic:.2} ms"
-            );
+            for design in [HgDesign::Bank8, HgDesign::Gauss8] {
+                let (measured, analytic) = measured_delay_ms(design, fr, &carrier, 0);
+                println!(
+                    "{design:?} @ {fr} Hz (no notch): measured {measured:.2} ms, analytic {analytic:.2} ms"
+                );
+                // Neighbouring bands leak into each other with their own delays: allow one frame.
+                assert!(
+                    (measured - analytic).abs() < 1e3 / fr,
+                    "{design:?} @ {fr} Hz: measured {measured:.2} ms, analytic {analytic:.2} ms"
+                );
+            }
         }
     }
 
@@ -1182,7 +1489,8 @@ mod tests {
         prop_oneof![
             Just(HgDesign::Broad),
             Just(HgDesign::Bank8),
-            Just(HgDesign::Demod)
+            Just(HgDesign::Demod),
+            Just(HgDesign::Gauss8)
         ]
     }
 
