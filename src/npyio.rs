@@ -101,21 +101,13 @@ pub fn read_matrix_f32_channel_major(
     check_shape(path, arr, min_rows)
 }
 
-/// Copies `[rows, cols]` into Fortran order, in cache-sized tiles.
+/// Copies `[rows, cols]` into Fortran order (each column contiguous).
 fn to_channel_major(v: ArrayView2<f32>) -> Array2<f32> {
-    const TILE: usize = 64;
     let (rows, cols) = v.dim();
-    let mut out = Array2::<f32>::zeros((rows, cols).f());
-    for r0 in (0..rows).step_by(TILE) {
-        for c0 in (0..cols).step_by(TILE) {
-            for r in r0..(r0 + TILE).min(rows) {
-                for c in c0..(c0 + TILE).min(cols) {
-                    out[[r, c]] = v[[r, c]];
-                }
-            }
-        }
-    }
-    out
+    let standard = v.as_standard_layout();
+    let flat = crate::dsp::layout::transpose(standard.as_slice().unwrap_or(&[]), rows, cols);
+    // `flat` holds [cols, rows] row-major, which is [rows, cols] in Fortran order.
+    Array2::from_shape_vec((rows, cols).f(), flat).unwrap_or_else(|_| v.to_owned())
 }
 
 fn read_general(path: &Path) -> Result<Array2<f32>, NpyError> {

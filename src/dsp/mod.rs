@@ -3,6 +3,7 @@
 pub mod car;
 pub mod highgamma;
 pub mod iir;
+pub mod layout;
 pub mod quality;
 pub mod resample;
 pub mod stats;

@@ -202,7 +202,8 @@ pub fn offline_high_gamma(
         Some(s) => s,
         None => {
             let contiguous = data.as_standard_layout();
-            transposed = transpose(contiguous.as_slice().unwrap_or(&[]), n_in, n_ch);
+            transposed =
+                crate::dsp::layout::transpose(contiguous.as_slice().unwrap_or(&[]), n_in, n_ch);
             &transposed
         }
     };
@@ -327,25 +328,6 @@ pub fn offline_high_gamma(
         "bands and frames"
     );
     Ok(out)
-}
-
-/// Sample-major `[rows, cols]` to channel-major `[cols, rows]`, in cache-sized tiles.
-fn transpose(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    const TILE: usize = 64;
-    let mut dst = vec![0.0f32; rows * cols];
-    for r0 in (0..rows).step_by(TILE) {
-        let r1 = (r0 + TILE).min(rows);
-        for c0 in (0..cols).step_by(TILE) {
-            let c1 = (c0 + TILE).min(cols);
-            for r in r0..r1 {
-                let row = &src[r * cols..(r + 1) * cols];
-                for c in c0..c1 {
-                    dst[c * rows + r] = row[c];
-                }
-            }
-        }
-    }
-    dst
 }
 
 /// Bins of an `n`-point spectrum at `rate` attenuated by the FFT-domain notch, with their gains.
