@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Installs what builds and tests need, idempotently and quietly:
-#   - Debian packages (only when missing; none are needed by the current crates beyond the image)
+#   - Debian packages, only when missing
 #   - the Python test peers in a project-local venv (.venv) from tools/reference/requirements.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3-venv)
+# Build needs: plotters renders text through fontconfig/freetype with the DejaVu fonts.
+APT_PACKAGES=(pkg-config libfontconfig1-dev libfreetype-dev fonts-dejavu-core)
+# python3-venv only when the interpreter cannot create venvs by itself.
+python3 -c "import venv, ensurepip" 2>/dev/null || APT_PACKAGES+=(python3-venv)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# python3-venv is only needed when the interpreter cannot create venvs by itself.
-if [ ${#missing[@]} -gt 0 ] && ! python3 -c "import venv, ensurepip" 2>/dev/null; then
+if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
