@@ -27,15 +27,7 @@ const DESIGNS: [(HgDesign, &str); 4] = [
 
 fn signal(channels: usize, seconds: f64) -> Vec<f32> {
     let n = (seconds * TDT_RATE_HZ) as usize * channels;
-    let mut s = 0x2545_F491_4F6C_DD1Du64;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
+    neurovox::dsp::testsignal::uniform_noise(n, 0x2545_F491_4F6C_DD1D)
 }
 
 /// Feeds `data` in `CHUNK_SAMPLES` chunks continuing from `*index`, as the daemon would.

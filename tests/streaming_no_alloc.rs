@@ -16,15 +16,7 @@ use neurovox::dsp::highgamma::streaming::{HgDesign, StreamingHgConfig, Streaming
 static ALLOCATOR: AllocDisabler = AllocDisabler;
 
 fn noise(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
+    neurovox::dsp::testsignal::uniform_noise(n, seed)
 }
 
 #[test]

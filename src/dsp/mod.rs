@@ -7,3 +7,4 @@ pub mod layout;
 pub mod quality;
 pub mod resample;
 pub mod stats;
+pub mod testsignal;

@@ -1094,15 +1094,7 @@ mod tests {
 
     /// Seeded uniform noise in [-1, 1), sample-major.
     fn noise(n_values: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..n_values)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-            })
-            .collect()
+        crate::dsp::testsignal::uniform_noise(n_values, seed)
     }
 
     type Frames = Vec<(FrameStamp, Vec<f32>)>;
