@@ -78,9 +78,17 @@ impl Source for ScriptedSource {
 }
 
 fn run(source: ScriptedSource) -> (Result<Summary, PipelineError>, Summary) {
+    // No drops: these tests count repairs, not overload.
+    run_with_queue(source, 100_000)
+}
+
+fn run_with_queue(
+    source: ScriptedSource,
+    capacity: usize,
+) -> (Result<Summary, PipelineError>, Summary) {
     let mut cfg = Config::default();
     cfg.run.summary_interval_s = 0.0;
-    cfg.run.raw_queue_blocks = 100_000; // no drops: these tests count repairs, not overload
+    cfg.run.raw_queue_blocks = capacity;
     let mut last = None;
     let result = pipeline::run(
         &cfg,
@@ -168,6 +176,28 @@ fn sample_index_gaps_are_counted_and_filled() {
         "{} vs {expected_frames}",
         summary.frames
     );
+}
+
+#[test]
+fn an_overloaded_pipeline_drops_whole_blocks_counts_them_and_fills_the_gaps() {
+    // A real-time source that delivers instantly into a one-block queue, in front of 512
+    // channels of DSP: the source must not wait, so blocks are dropped.
+    let (n_blocks, n_ch) = (300, 512);
+    let (result, _) = run_with_queue(ScriptedSource::new(n_ch, n_blocks, |_, _| {}), 1);
+    let summary = result.unwrap();
+    eprintln!("dropped {} of {n_blocks} blocks", summary.dropped_blocks);
+    let k = summary.guard;
+    assert!(
+        summary.dropped_blocks > 0,
+        "no block was dropped: the test did not overload"
+    );
+    // Every block was either processed or dropped and counted.
+    assert_eq!(k.blocks + summary.dropped_blocks, n_blocks as u64);
+    assert_eq!(k.samples, k.blocks * BLOCK as u64);
+    // Dropped blocks before the last processed one became filled gaps of whole blocks.
+    assert!(k.gaps >= 1 && k.filled_samples % BLOCK as u64 == 0);
+    assert!(k.filled_samples <= summary.dropped_blocks * BLOCK as u64);
+    assert_eq!(summary.hg_samples_in, k.samples + k.filled_samples);
 }
 
 #[test]
